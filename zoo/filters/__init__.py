@@ -1,0 +1,46 @@
+"""Differentiable time-varying filters: the all-pole layer of Yu et al. (DAFx 2024) and friends.
+
+Public API:
+
+* `allpole(x, a, zi=None, *, return_zf=False)` - y[n] = x[n] - sum_i a_i[n] y[n-i] (Eq. 1)
+* `linear_recurrence(a, x, zi=None)` - h[n] = a[n] h[n-1] + x[n]
+* `lfilter(b, a, x, zi=None)` - time-varying FIR then all-pole (the paper's form)
+* `sosfilt(sos, x, zi=None)` - exact cascade of (time-varying) second-order sections
+* `fir(x, b, zi=None)` - time-varying FIR
+* design helpers: `interpolate_controls`, `biquad_from_poles`, `biquad_triangle`,
+  `lpc_from_reflection`, `rbj_lowpass`, `max_pole_radius`, `is_stable`
+* frequency sampling (the baseline): `fs_filter`, `frequency_response`, `fft_size`
+"""
+
+from .allpole import allpole, fir, lfilter, linear_recurrence, sosfilt
+from .design import (
+    biquad_from_poles,
+    biquad_triangle,
+    interpolate_controls,
+    is_stable,
+    lpc_from_reflection,
+    max_pole_radius,
+    num_frames,
+    rbj_lowpass,
+)
+from .frequency_sampling import fft_size, frequency_response, fs_filter, fs_num_frames
+
+__all__ = [
+    "allpole",
+    "linear_recurrence",
+    "lfilter",
+    "sosfilt",
+    "fir",
+    "interpolate_controls",
+    "num_frames",
+    "biquad_from_poles",
+    "biquad_triangle",
+    "lpc_from_reflection",
+    "rbj_lowpass",
+    "max_pole_radius",
+    "is_stable",
+    "fs_filter",
+    "frequency_response",
+    "fft_size",
+    "fs_num_frames",
+]

@@ -1,0 +1,145 @@
+"""`torch.library` custom ops around the compute kernels, so `torch.compile` sees them without graph breaks.
+
+These ops are *primitives*: they are not differentiable themselves. Autograd, forward-mode AD and
+vmap are provided one level up, in `zoo.filters.autograd`, by `torch.autograd.Function`s that call
+these ops (and, for vmap, by the batching rules registered here).
+
+Shapes seen by every op: signals (N, T), time-varying coefficients (N, T, M), time-invariant
+coefficients and states (N, M). Inputs are contiguous and share dtype and device (the public
+functions in `zoo.filters.allpole` make sure of it).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .kernels import numba_cpu
+
+__all__ = ["allpole_forward", "allpole_reverse", "allpole_backward"]
+
+
+def _np(t: Tensor):
+    return t.detach().numpy()
+
+
+def _cuda_kernels():
+    try:
+        from .kernels import triton_allpole
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "zoo.filters on CUDA tensors needs Triton, which ships with the CUDA builds of PyTorch"
+        ) from err
+    if not triton_allpole.triton_available():  # pragma: no cover
+        raise RuntimeError("zoo.filters on CUDA tensors needs Triton, which is not importable here")
+    return triton_allpole
+
+
+# ----------------------------------------------------------------------------------------- forward
+@torch.library.custom_op("zoo::allpole_forward", mutates_args=(), device_types="cpu")
+def allpole_forward(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
+    """y[n] = x[n] - sum_i a[n, i-1] y[n-i], y[-1-k] = zi[k]. x (N, T); a (N, T, M) or (N, M)."""
+    y = torch.empty_like(x)
+    if x.shape[-1] == 0:
+        return y
+    kernel = numba_cpu.allpole_forward_tv if a.dim() == 3 else numba_cpu.allpole_forward_ti
+    kernel(_np(x), _np(a), _np(zi), y.numpy())
+    return y
+
+
+@allpole_forward.register_kernel("cuda")
+def _allpole_forward_cuda(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:  # pragma: no cover - GPU
+    if x.shape[-1] == 0:
+        return torch.empty_like(x)
+    return _cuda_kernels().allpole_forward_cuda(x, a, zi)
+
+
+@allpole_forward.register_fake
+def _(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
+    return torch.empty_like(x)
+
+
+# ----------------------------------------------------------------------------------------- reverse
+@torch.library.custom_op("zoo::allpole_reverse", mutates_args=(), device_types="cpu")
+def allpole_reverse(g: Tensor, a: Tensor) -> Tensor:
+    """u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i], a[n >= T] = 0: the adjoint of the forward op."""
+    u = torch.empty_like(g)
+    if g.shape[-1] == 0:
+        return u
+    kernel = numba_cpu.allpole_reverse_tv if a.dim() == 3 else numba_cpu.allpole_reverse_ti
+    kernel(_np(g), _np(a), u.numpy())
+    return u
+
+
+@allpole_reverse.register_kernel("cuda")
+def _allpole_reverse_cuda(g: Tensor, a: Tensor) -> Tensor:  # pragma: no cover - GPU
+    if g.shape[-1] == 0:
+        return torch.empty_like(g)
+    return _cuda_kernels().allpole_reverse_cuda(g, a)
+
+
+@allpole_reverse.register_fake
+def _(g: Tensor, a: Tensor) -> Tensor:
+    return torch.empty_like(g)
+
+
+# -------------------------------------------------------------------------------- fused backward
+@torch.library.custom_op("zoo::allpole_backward", mutates_args=(), device_types="cpu")
+def allpole_backward(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One pass for (dL/dx, dL/da, dL/dzi) of the forward op, given g = dL/dy (Eqs. 7 and 8)."""
+    u = torch.empty_like(g)
+    grad_a = torch.zeros_like(a)
+    grad_zi = torch.zeros_like(zi)
+    if g.shape[-1] == 0:
+        return u, grad_a, grad_zi
+    kernel = numba_cpu.allpole_backward_tv if a.dim() == 3 else numba_cpu.allpole_backward_ti
+    kernel(_np(g), _np(a), _np(y), _np(zi), u.numpy(), grad_a.numpy(), grad_zi.numpy())
+    return u, grad_a, grad_zi
+
+
+@allpole_backward.register_kernel("cuda")
+def _allpole_backward_cuda(
+    g: Tensor, a: Tensor, y: Tensor, zi: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:  # pragma: no cover - GPU
+    from .autograd import coefficient_grad, initial_state_grad
+
+    u = allpole_reverse(g, a)
+    return u, coefficient_grad(u, y, zi, a.dim() == 3), initial_state_grad(u, a)
+
+
+@allpole_backward.register_fake
+def _(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    return torch.empty_like(g), torch.empty_like(a), torch.empty_like(zi)
+
+
+# ------------------------------------------------------------------------------------------ vmap
+def _batched(args, in_dims):
+    """Move every vmapped dim to the front, expand the unbatched ones, and fold into N."""
+    size = next(arg.shape[d] for arg, d in zip(args, in_dims) if d is not None)
+    out = []
+    for arg, d in zip(args, in_dims):
+        arg = arg.unsqueeze(0).expand(size, *arg.shape) if d is None else arg.movedim(d, 0)
+        out.append(arg.reshape(size * arg.shape[1], *arg.shape[2:]).contiguous())
+    return size, out
+
+
+def _unfold(t: Tensor, size: int) -> Tensor:
+    return t.reshape(size, t.shape[0] // size, *t.shape[1:])
+
+
+@torch.library.register_vmap("zoo::allpole_forward")
+def _(info, in_dims, x, a, zi):
+    size, (x, a, zi) = _batched((x, a, zi), in_dims)
+    return _unfold(allpole_forward(x, a, zi), size), 0
+
+
+@torch.library.register_vmap("zoo::allpole_reverse")
+def _(info, in_dims, g, a):
+    size, (g, a) = _batched((g, a), in_dims)
+    return _unfold(allpole_reverse(g, a), size), 0
+
+
+@torch.library.register_vmap("zoo::allpole_backward")
+def _(info, in_dims, g, a, y, zi):
+    size, (g, a, y, zi) = _batched((g, a, y, zi), in_dims)
+    return tuple(_unfold(t, size) for t in allpole_backward(g, a, y, zi)), (0, 0, 0)

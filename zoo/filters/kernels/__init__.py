@@ -1,0 +1,1 @@
+"""Compute kernels behind `zoo.filters`: Numba on CPU, Triton on CUDA. Kernels see plain (N, T) arrays."""
