@@ -13,10 +13,16 @@ Conventions (a omits a0 = 1):
 
 ``reverse`` is the adjoint (transpose, conjugated) of ``forward``: the gradient with respect to x
 (Eq. 7 of Yu et al., DAFx 2024). The fused backward kernels also produce the coefficient gradient
-(Eq. 8), -conj(y[n-i]) * u[n], and the initial-state gradient in the same pass.
+(Eq. 8), -conj(y[n-i]) * u[n], and the initial-state gradient in the same reverse sweep.
 
-The sum is accumulated from the oldest lag to the newest so that the loop-carried dependency is a
-single multiply-add on y[n-1]: the other M-1 products of a step overlap with the previous step.
+Why the loops look the way they do: a recursion is latency-bound, not throughput-bound. Each
+output waits for the previous one through one multiply-add. So
+
+* the sum runs from the oldest lag to the newest, and the newest output is kept in a register
+  (``newest``), so the loop-carried chain is a single fused multiply-add (``fastmath={"contract"}``
+  allows FMA contraction and nothing else: no reassociation);
+* two independent rows are filtered in the same loop (``_pair`` kernels), so the two chains
+  overlap in the core's pipeline: about twice the throughput of one row at a time.
 """
 
 from __future__ import annotations
@@ -24,30 +30,78 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_OPTS = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy")
+_PARALLEL = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+_SERIAL = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 
 
-@njit(**_OPTS)
-def allpole_forward_tv(x, a, zi, y):  # pragma: no cover - compiled
-    n_batch, n_time = x.shape
+# ------------------------------------------------------------------------------------ forward (TV)
+@njit(**_SERIAL)
+def _forward_tv_head(x, a, zi, y, b):  # pragma: no cover - compiled
+    """Samples n < M of row b, where past outputs come from zi."""
+    n_time = x.shape[1]
     order = a.shape[2]
-    head = min(order, n_time)
-    for b in prange(n_batch):
-        for n in range(head):
-            acc = x[b, n]
-            for i in range(order, 0, -1):
-                k = n - i
-                prev = y[b, k] if k >= 0 else zi[b, -1 - k]
-                acc -= a[b, n, i - 1] * prev
-            y[b, n] = acc
-        for n in range(head, n_time):
-            acc = x[b, n]
-            for i in range(order, 0, -1):
-                acc -= a[b, n, i - 1] * y[b, n - i]
-            y[b, n] = acc
+    for n in range(min(order, n_time)):
+        acc = x[b, n]
+        for i in range(order, 0, -1):
+            k = n - i
+            prev = y[b, k] if k >= 0 else zi[b, -1 - k]
+            acc -= a[b, n, i - 1] * prev
+        y[b, n] = acc
 
 
-@njit(**_OPTS)
+@njit(**_SERIAL)
+def _forward_tv_row(x, a, y, b):  # pragma: no cover - compiled
+    n_time = x.shape[1]
+    order = a.shape[2]
+    if n_time <= order:
+        return
+    newest = y[b, order - 1]
+    for n in range(order, n_time):
+        acc = x[b, n]
+        for i in range(order, 1, -1):
+            acc -= a[b, n, i - 1] * y[b, n - i]
+        acc -= a[b, n, 0] * newest
+        y[b, n] = acc
+        newest = acc
+
+
+@njit(**_SERIAL)
+def _forward_tv_pair(x, a, y, b0, b1):  # pragma: no cover - compiled
+    n_time = x.shape[1]
+    order = a.shape[2]
+    if n_time <= order:
+        return
+    new0 = y[b0, order - 1]
+    new1 = y[b1, order - 1]
+    for n in range(order, n_time):
+        acc0 = x[b0, n]
+        acc1 = x[b1, n]
+        for i in range(order, 1, -1):
+            acc0 -= a[b0, n, i - 1] * y[b0, n - i]
+            acc1 -= a[b1, n, i - 1] * y[b1, n - i]
+        acc0 -= a[b0, n, 0] * new0
+        acc1 -= a[b1, n, 0] * new1
+        y[b0, n] = acc0
+        y[b1, n] = acc1
+        new0 = acc0
+        new1 = acc1
+
+
+@njit(**_PARALLEL)
+def allpole_forward_tv(x, a, zi, y):  # pragma: no cover - compiled
+    n_batch = x.shape[0]
+    for p in prange((n_batch + 1) // 2):
+        b0 = 2 * p
+        _forward_tv_head(x, a, zi, y, b0)
+        if b0 + 1 < n_batch:
+            _forward_tv_head(x, a, zi, y, b0 + 1)
+            _forward_tv_pair(x, a, y, b0, b0 + 1)
+        else:
+            _forward_tv_row(x, a, y, b0)
+
+
+# ------------------------------------------------------------------------------------ forward (TI)
+@njit(**_PARALLEL)
 def allpole_forward_ti(x, a, zi, y):  # pragma: no cover - compiled
     n_batch, n_time = x.shape
     order = a.shape[1]
@@ -60,34 +114,88 @@ def allpole_forward_ti(x, a, zi, y):  # pragma: no cover - compiled
                 prev = y[b, k] if k >= 0 else zi[b, -1 - k]
                 acc -= a[b, i - 1] * prev
             y[b, n] = acc
-        for n in range(head, n_time):
+        if n_time <= order:
+            continue
+        newest = y[b, order - 1]
+        for n in range(order, n_time):
             acc = x[b, n]
-            for i in range(order, 0, -1):
+            for i in range(order, 1, -1):
                 acc -= a[b, i - 1] * y[b, n - i]
+            acc -= a[b, 0] * newest
             y[b, n] = acc
+            newest = acc
 
 
-@njit(**_OPTS)
-def allpole_reverse_tv(g, a, u):  # pragma: no cover - compiled
-    n_batch, n_time = g.shape
+# ------------------------------------------------------------------------------------ reverse (TV)
+@njit(**_SERIAL)
+def _reverse_tv_tail(g, a, u, b):  # pragma: no cover - compiled
+    """Samples n >= T - M of row b, where some of u[n+i] lie beyond the end (zero)."""
+    n_time = g.shape[1]
     order = a.shape[2]
-    tail = max(n_time - order, 0)
-    for b in prange(n_batch):
-        for n in range(n_time - 1, tail - 1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                m = n + i
-                if m < n_time:
-                    acc -= np.conj(a[b, m, i - 1]) * u[b, m]
-            u[b, n] = acc
-        for n in range(tail - 1, -1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                acc -= np.conj(a[b, n + i, i - 1]) * u[b, n + i]
-            u[b, n] = acc
+    for n in range(n_time - 1, max(n_time - order, 0) - 1, -1):
+        acc = g[b, n]
+        for i in range(order, 0, -1):
+            m = n + i
+            if m < n_time:
+                acc -= np.conj(a[b, m, i - 1]) * u[b, m]
+        u[b, n] = acc
 
 
-@njit(**_OPTS)
+@njit(**_SERIAL)
+def _reverse_tv_row(g, a, u, b):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    order = a.shape[2]
+    tail = n_time - order
+    if tail <= 0:
+        return
+    newest = u[b, tail]
+    for n in range(tail - 1, -1, -1):
+        acc = g[b, n]
+        for i in range(order, 1, -1):
+            acc -= np.conj(a[b, n + i, i - 1]) * u[b, n + i]
+        acc -= np.conj(a[b, n + 1, 0]) * newest
+        u[b, n] = acc
+        newest = acc
+
+
+@njit(**_SERIAL)
+def _reverse_tv_pair(g, a, u, b0, b1):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    order = a.shape[2]
+    tail = n_time - order
+    if tail <= 0:
+        return
+    new0 = u[b0, tail]
+    new1 = u[b1, tail]
+    for n in range(tail - 1, -1, -1):
+        acc0 = g[b0, n]
+        acc1 = g[b1, n]
+        for i in range(order, 1, -1):
+            acc0 -= np.conj(a[b0, n + i, i - 1]) * u[b0, n + i]
+            acc1 -= np.conj(a[b1, n + i, i - 1]) * u[b1, n + i]
+        acc0 -= np.conj(a[b0, n + 1, 0]) * new0
+        acc1 -= np.conj(a[b1, n + 1, 0]) * new1
+        u[b0, n] = acc0
+        u[b1, n] = acc1
+        new0 = acc0
+        new1 = acc1
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv(g, a, u):  # pragma: no cover - compiled
+    n_batch = g.shape[0]
+    for p in prange((n_batch + 1) // 2):
+        b0 = 2 * p
+        _reverse_tv_tail(g, a, u, b0)
+        if b0 + 1 < n_batch:
+            _reverse_tv_tail(g, a, u, b0 + 1)
+            _reverse_tv_pair(g, a, u, b0, b0 + 1)
+        else:
+            _reverse_tv_row(g, a, u, b0)
+
+
+# ------------------------------------------------------------------------------------ reverse (TI)
+@njit(**_PARALLEL)
 def allpole_reverse_ti(g, a, u):  # pragma: no cover - compiled
     n_batch, n_time = g.shape
     order = a.shape[1]
@@ -100,61 +208,113 @@ def allpole_reverse_ti(g, a, u):  # pragma: no cover - compiled
                 if m < n_time:
                     acc -= np.conj(a[b, i - 1]) * u[b, m]
             u[b, n] = acc
+        if tail == 0:
+            continue
+        newest = u[b, tail]
         for n in range(tail - 1, -1, -1):
             acc = g[b, n]
-            for i in range(order, 0, -1):
+            for i in range(order, 1, -1):
                 acc -= np.conj(a[b, i - 1]) * u[b, n + i]
+            acc -= np.conj(a[b, 0]) * newest
             u[b, n] = acc
+            newest = acc
 
 
-@njit(**_OPTS)
-def allpole_backward_tv(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
-    """Fused backward: u = reverse(g, a), grad_a[n, i-1] = -conj(y[n-i]) u[n], grad_zi."""
-    n_batch, n_time = g.shape
+# ----------------------------------------------------------------------------- fused backward (TV)
+@njit(**_SERIAL)
+def _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b):  # pragma: no cover - compiled
+    """grad_a for n < M and n >= T - M (where zi is involved or u was computed by the tail loop),
+    and grad_zi: zi[k] = y[-1-k] feeds y[i-1-k] through a_i for every i > k."""
+    n_time = u.shape[1]
     order = a.shape[2]
-    tail = max(n_time - order, 0)
-    head = min(order, n_time)
-    for b in prange(n_batch):
-        for n in range(n_time - 1, tail - 1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                m = n + i
-                if m < n_time:
-                    acc -= np.conj(a[b, m, i - 1]) * u[b, m]
-            u[b, n] = acc
-        for n in range(tail - 1, -1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                acc -= np.conj(a[b, n + i, i - 1]) * u[b, n + i]
-            u[b, n] = acc
-        # Eq. 8, in a second sweep that streams forward through memory.
-        for n in range(head):
-            un = u[b, n]
-            for i in range(1, order + 1):
-                k = n - i
-                prev = y[b, k] if k >= 0 else zi[b, -1 - k]
-                grad_a[b, n, i - 1] = -np.conj(prev) * un
-        for n in range(head, n_time):
-            un = u[b, n]
-            for i in range(1, order + 1):
-                grad_a[b, n, i - 1] = -np.conj(y[b, n - i]) * un
-        # zi[k] = y[-1-k] feeds y[i-1-k] through a_i for every i > k.
-        for k in range(order):
-            acc = grad_zi[b, k] * 0
-            for i in range(k + 1, order + 1):
-                n = i - 1 - k
-                if n < n_time:
-                    acc += np.conj(a[b, n, i - 1]) * u[b, n]
-            grad_zi[b, k] = -acc
+    for n in range(n_time):
+        if order <= n < n_time - order:
+            continue
+        un = u[b, n]
+        for i in range(1, order + 1):
+            k = n - i
+            prev = y[b, k] if k >= 0 else zi[b, -1 - k]
+            grad_a[b, n, i - 1] = -np.conj(prev) * un
+    for k in range(order):
+        acc = grad_zi[b, k] * 0
+        for i in range(k + 1, order + 1):
+            n = i - 1 - k
+            if n < n_time:
+                acc += np.conj(a[b, n, i - 1]) * u[b, n]
+        grad_zi[b, k] = -acc
 
 
-@njit(**_OPTS)
+@njit(**_SERIAL)
+def _backward_tv_row(g, a, y, u, grad_a, b):  # pragma: no cover - compiled
+    """Reverse recursion for n < T - M fused with grad_a for M <= n < T - M."""
+    n_time = g.shape[1]
+    order = a.shape[2]
+    tail = n_time - order
+    if tail <= 0:
+        return
+    newest = u[b, tail]
+    for n in range(tail - 1, -1, -1):
+        acc = g[b, n]
+        for i in range(order, 1, -1):
+            acc -= np.conj(a[b, n + i, i - 1]) * u[b, n + i]
+        acc -= np.conj(a[b, n + 1, 0]) * newest
+        u[b, n] = acc
+        newest = acc
+        if n >= order:
+            for i in range(1, order + 1):
+                grad_a[b, n, i - 1] = -np.conj(y[b, n - i]) * acc
+
+
+@njit(**_SERIAL)
+def _backward_tv_pair(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    order = a.shape[2]
+    tail = n_time - order
+    if tail <= 0:
+        return
+    new0 = u[b0, tail]
+    new1 = u[b1, tail]
+    for n in range(tail - 1, -1, -1):
+        acc0 = g[b0, n]
+        acc1 = g[b1, n]
+        for i in range(order, 1, -1):
+            acc0 -= np.conj(a[b0, n + i, i - 1]) * u[b0, n + i]
+            acc1 -= np.conj(a[b1, n + i, i - 1]) * u[b1, n + i]
+        acc0 -= np.conj(a[b0, n + 1, 0]) * new0
+        acc1 -= np.conj(a[b1, n + 1, 0]) * new1
+        u[b0, n] = acc0
+        u[b1, n] = acc1
+        new0 = acc0
+        new1 = acc1
+        if n >= order:
+            for i in range(1, order + 1):
+                grad_a[b0, n, i - 1] = -np.conj(y[b0, n - i]) * acc0
+                grad_a[b1, n, i - 1] = -np.conj(y[b1, n - i]) * acc1
+
+
+@njit(**_PARALLEL)
+def allpole_backward_tv(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    """Fused backward: u = reverse(g, a), grad_a[n, i-1] = -conj(y[n-i]) u[n] (Eq. 8), grad_zi."""
+    n_batch = g.shape[0]
+    for p in prange((n_batch + 1) // 2):
+        b0 = 2 * p
+        _reverse_tv_tail(g, a, u, b0)
+        if b0 + 1 < n_batch:
+            _reverse_tv_tail(g, a, u, b0 + 1)
+            _backward_tv_pair(g, a, y, u, grad_a, b0, b0 + 1)
+            _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
+        else:
+            _backward_tv_row(g, a, y, u, grad_a, b0)
+        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+
+
+# ----------------------------------------------------------------------------- fused backward (TI)
+@njit(**_PARALLEL)
 def allpole_backward_ti(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
     """Fused backward for time-invariant a: grad_a[i-1] = -sum_n conj(y[n-i]) u[n]."""
     n_batch, n_time = g.shape
     order = a.shape[1]
     tail = max(n_time - order, 0)
-    head = min(order, n_time)
     for b in prange(n_batch):
         for n in range(n_time - 1, tail - 1, -1):
             acc = g[b, n]
