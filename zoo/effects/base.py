@@ -13,7 +13,9 @@ shaped like ``batch["target"]``; the LightningModules in `zoo.lightning` call on
 
 from __future__ import annotations
 
-from typing import Mapping
+import functools
+import inspect
+from typing import Any, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +29,38 @@ class Effect(nn.Module):
     """
 
     methods: tuple[str, ...] = ("td", "fs")
+    #: registry name (``zoo list``), set by each subclass
+    name: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Record the constructor arguments of every effect, so that `zoo.hub` can save a config.json
+        from which the same effect is rebuilt (as huggingface_hub's ModelHubMixin does)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self: "Effect", *args: Any, **kw: Any) -> None:
+            if "_init_args" not in self.__dict__:  # the outermost constructor records
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                recorded: dict[str, Any] = {}
+                for key, value in list(bound.arguments.items())[1:]:
+                    if signature.parameters[key].kind is inspect.Parameter.VAR_KEYWORD:
+                        recorded.update(value)
+                    elif signature.parameters[key].kind is not inspect.Parameter.VAR_POSITIONAL:
+                        recorded[key] = value
+                self.__dict__["_init_args"] = recorded
+            init(self, *args, **kw)
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
+
+    @property
+    def init_args(self) -> dict[str, Any]:
+        """The keyword arguments this effect was built with (what `zoo.hub` saves as its config)."""
+        return dict(self.__dict__.get("_init_args", {}))
 
     def __init__(self, sample_rate: float, method: str) -> None:
         super().__init__()
@@ -53,6 +87,33 @@ class Effect(nn.Module):
     def learned_parameters(self) -> dict[str, float]:
         """The global parameters in physical units (e.g. ``{"ratio": 4.0, "attack_ms": 3.1}``)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ hub (see zoo.hub)
+    def save_pretrained(self, directory: str, **card: Any) -> str:
+        """Write config.json + model.safetensors (+ README.md card) to ``directory``. See `zoo.hub`."""
+        from ..hub import save_pretrained
+
+        return str(save_pretrained(self, directory, **card))
+
+    @classmethod
+    def from_pretrained(cls, repo_id_or_path: str, **kwargs: Any) -> "Effect":
+        """Load an effect saved by `save_pretrained` from a folder or a Hugging Face Hub repo id."""
+        from ..hub import from_pretrained
+
+        effect = from_pretrained(repo_id_or_path, **kwargs)
+        if not isinstance(effect, cls):
+            raise TypeError(f"{repo_id_or_path!r} holds a {type(effect).__name__}, not a {cls.__name__}")
+        return effect
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Save to a temporary folder and upload it to the Hub. See `zoo.hub.push_to_hub`."""
+        import tempfile
+
+        from ..hub import push_to_hub
+
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp)
+            return push_to_hub(tmp, repo_id, **kwargs)
 
     @torch.no_grad()
     def control_curves(self, batch: Mapping[str, Tensor] | None = None) -> dict[str, tuple[Tensor, Tensor]]:
