@@ -1,5 +1,23 @@
-"""Differentiable audio effects built on `zoo.filters`: phaser, subtractive synth, compressor."""
+"""Differentiable audio effects built on `zoo.filters`: phaser, subtractive synth, compressor.
+
+Each effect is an `Effect` (an ``nn.Module``) with a time-domain implementation on the all-pole
+layer and a frequency-sampling twin, selected by ``method``.
+"""
 
 from .base import Effect, check_audio
+from .phaser import PHASER_METHODS, Phaser, allpass_cascade_exact, allpass_polynomials, phaser, phaser_response
+from .synth import LSTMSynth, SynthModel, SynthVoice
 
-__all__ = ["Effect", "check_audio"]
+__all__ = [
+    "Effect",
+    "check_audio",
+    "Phaser",
+    "phaser",
+    "PHASER_METHODS",
+    "phaser_response",
+    "allpass_cascade_exact",
+    "allpass_polynomials",
+    "SynthVoice",
+    "SynthModel",
+    "LSTMSynth",
+]

@@ -88,10 +88,10 @@ def _(g: Tensor, a: Tensor) -> Tensor:
 def allpole_backward(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """One pass for (dL/dx, dL/da, dL/dzi) of the forward op, given g = dL/dy (Eqs. 7 and 8)."""
     u = torch.empty_like(g)
-    grad_a = torch.zeros_like(a)
-    grad_zi = torch.zeros_like(zi)
     if g.shape[-1] == 0:
-        return u, grad_a, grad_zi
+        return u, torch.zeros_like(a), torch.zeros_like(zi)
+    grad_a = torch.empty_like(a)  # every entry is written by the kernel
+    grad_zi = torch.empty_like(zi)
     kernel = numba_cpu.allpole_backward_tv if a.dim() == 3 else numba_cpu.allpole_backward_ti
     kernel(_np(g), _np(a), _np(y), _np(zi), u.numpy(), grad_a.numpy(), grad_zi.numpy())
     return u, grad_a, grad_zi

@@ -211,9 +211,10 @@ def fir(x: Tensor, b: Tensor, zi: Tensor | None = None) -> Tensor:
         zi = x.new_zeros(*x.shape[:-1], taps - 1)
     lead = torch.broadcast_shapes(x.shape[:-1], zi.shape[:-1])
     ext = torch.cat([zi.expand(*lead, taps - 1).flip(-1), x.expand(*lead, n_time)], dim=-1)
+    # unbind (not b[..., k]): its backward is one stack, not K zero-filled full-size buffers.
+    coefs = b.unbind(-1) if time_varying else b.unsqueeze(-1).unbind(-2)
     out = None
-    for k in range(taps):
-        coef = b[..., k] if time_varying else b[..., k : k + 1]
+    for k, coef in enumerate(coefs):
         term = coef * ext[..., taps - 1 - k : taps - 1 - k + n_time]
         out = term if out is None else out + term
     return out
@@ -258,8 +259,8 @@ def lfilter(
     a = check_tensor(a, "a")
     x = check_tensor(x, "x")
     check_same_device(x=x, b=b, a=a, zi=zi)
-    b_tv, _ = _prepare_coefficients(b, x, "b")
-    a_tv, _ = _prepare_coefficients(a, x, "a")
+    b_tv, b_lead = _prepare_coefficients(b, x, "b")
+    a_tv, a_lead = _prepare_coefficients(a, x, "a")
     taps, order = b.shape[-1], a.shape[-1]
     if taps == 0:
         raise ValueError(f"Unexpected shape for `b`: expected at least one coefficient, found {tuple(b.shape)}")
@@ -274,6 +275,11 @@ def lfilter(
                 f"outputs for K={taps}, M={order}, found {tuple(zi.shape)}"
             )
         zi_x, zi_y = zi[..., : taps - 1], zi[..., taps - 1 :]
+    # Check here, not in `fir`, so a mismatch raises ValueError naming the arguments.
+    shapes = {"x": tuple(x.shape[:-1]), "b": b_lead, "a": a_lead}
+    if zi is not None:
+        shapes["zi"] = tuple(zi.shape[:-1])
+    broadcast_leading(shapes)
     kernel_dtype, _ = compute_dtype(x, b, a, zi)
     v = fir(x.to(kernel_dtype), b.to(kernel_dtype), None if zi_x is None else zi_x.to(kernel_dtype))
     out = allpole(v, a, zi_y, return_zf=return_zf, validate=validate)
@@ -331,7 +337,7 @@ def sosfilt(
         raise ValueError(
             f"Unexpected shape for `sos`: expected (..., {x.shape[-1]}, S, 6) to match `x`, found {tuple(sos.shape)}"
         )
-    if not time_varying and sos.dim() != x.dim() + 1:
+    if not time_varying and not 2 <= sos.dim() <= x.dim() + 1:  # leading dims broadcast, as in `allpole`
         raise ValueError(
             f"Unexpected shape for `sos`: expected (..., S, 6) or (..., T, S, 6) for `x` of shape "
             f"{tuple(x.shape)}, found {tuple(sos.shape)}"

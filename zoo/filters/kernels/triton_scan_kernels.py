@@ -3,13 +3,28 @@
 Only `zoo.filters.kernels.triton_allpole` imports this module, and only once Triton has imported.
 The functions below are plain Python functions in Triton's language. `build` decorates them with
 `triton.jit` on first use, once per mode, because Triton decides at decoration time whether a kernel
-is compiled for the GPU or run by its CPU interpreter (``TRITON_INTERPRET=1``), and the tests need
-the interpreter in a process where a real GPU run may also happen.
+is compiled for the GPU or run by its CPU interpreter (``TRITON_INTERPRET=1``). For the same reason
+the small arithmetic helpers are not called by global name but passed to the kernels as constexpr
+arguments (LOAD, STORE, FMA): a kernel and its helpers are then always decorated in the same mode.
+Nothing here calls Triton's own jit-decorated library functions (``tl.zeros``, ``tl.sum``...), which
+were decorated when Triton was first imported and would not run under the interpreter otherwise.
 
-Every kernel is vectorised over *lanes*: a block of ``BLOCK`` independent (row, chunk) or
-(row, group) pairs, each of which runs a short sequential loop. Lane state lives in registers as
-small tiles: (BLOCK, MP) for an M-vector, (BLOCK, MP, MP) for an M x M matrix, where MP is M rounded
-up to a power of two (Triton tiles must be) and the padding is masked to zero.
+Lanes. Every kernel is vectorised over *lanes*: a block of ``BLOCK`` independent (row, chunk) or
+(row, group) pairs, one per thread, each of which runs a short sequential loop. A lane's state is a
+tuple of M per-lane scalars (an M x M matrix: a tuple of M such tuples), unrolled at compile time
+over the constexpr order M, so it lives in the thread's registers and no step needs a shuffle or a
+layout conversion. (A (BLOCK, M) tile with a reduction over M was the first design; Triton spread
+each lane over 4 threads and the M = 8 kernels spilled.) The M x M maps are split into blocks of NB
+columns along a second grid axis so that large orders do not run out of registers.
+
+Values. Each scalar is itself a tuple of P components: P = 1 for real data, P = 2 (re, im) for
+complex data, which the host passes as `torch.view_as_real` float views. The helpers below are the
+only places that know P.
+
+Loads. The time loops load UNROLL steps of x and a into registers before computing them, so that
+many independent loads are in flight per thread: a step's own arithmetic is far shorter than a
+load's latency, and a store to y in between would otherwise stop the compiler from hoisting the
+next loads above it (y might alias x).
 
 Conventions (the same as the Numba CPU kernels; ``a`` omits a0 = 1):
 
@@ -28,140 +43,162 @@ import triton
 import triton.language as tl
 
 
-def _chunk_summary_kernel(
+# ----------------------------------------------------------------------------------- helpers
+def _load(ptr, idx, mask, other, P: tl.constexpr, ACC: tl.constexpr):
+    """Element `idx` of a real (P = 1) or interleaved complex (P = 2) array, as a P-tuple in ACC."""
+    if P == 1:
+        return (tl.load(ptr + idx, mask=mask, other=other).to(ACC),)
+    else:
+        re = tl.load(ptr + 2 * idx, mask=mask, other=other).to(ACC)
+        return (re, tl.load(ptr + 2 * idx + 1, mask=mask, other=0.0).to(ACC))
+
+
+def _store(ptr, idx, val, mask, P: tl.constexpr):
+    """Store a P-tuple at element `idx`, cast to the array's dtype."""
+    tl.store(ptr + P * idx, val[0].to(ptr.dtype.element_ty), mask=mask)
+    if P == 2:
+        tl.store(ptr + 2 * idx + 1, val[1].to(ptr.dtype.element_ty), mask=mask)
+
+
+def _fma(acc, c, h, NEG: tl.constexpr, P: tl.constexpr):
+    """acc + c*h, or acc - c*h with NEG, on P-tuples (complex product when P = 2)."""
+    if P == 1:
+        if NEG:
+            return (acc[0] - c[0] * h[0],)
+        else:
+            return (acc[0] + c[0] * h[0],)
+    else:
+        re = c[0] * h[0] - c[1] * h[1]
+        im = c[0] * h[1] + c[1] * h[0]
+        if NEG:
+            return (acc[0] - re, acc[1] - im)
+        else:
+            return (acc[0] + re, acc[1] + im)
+
+
+# ----------------------------------------------------------------------------------- kernels
+def _chunk_kernel(
     x_ptr,
     a_ptr,
+    s_ptr,
+    y_ptr,
     phi_ptr,
     w_ptr,
     n_time,
     n_chunks,
     n_lanes,
     M: tl.constexpr,
-    MP: tl.constexpr,
     CHUNK: tl.constexpr,
+    UNROLL: tl.constexpr,
+    NB: tl.constexpr,
     BLOCK: tl.constexpr,
+    SUMMARY: tl.constexpr,
     TIME_VARYING: tl.constexpr,
     REVERSE: tl.constexpr,
     NEG_A: tl.constexpr,
+    P: tl.constexpr,
     ACC: tl.constexpr,
+    LOAD: tl.constexpr,
+    STORE: tl.constexpr,
+    FMA: tl.constexpr,
 ):
-    """Pass 1: per (row, chunk), the affine map from the chunk's start state to its end state.
+    """One lane per (row, chunk) runs the recursion over its CHUNK steps. Two modes:
 
-    s_end = phi @ s_start + w, where w is the end state of the zero-state response to x and column j
-    of phi is the end state of the zero-input response to the unit state e_j. The M basis responses
-    and the zero-state response run side by side through the same CHUNK steps.
+    SUMMARY (pass 1): from a zero state, and side by side from the unit states e_j for the NB
+    columns j of this program's column block, giving the chunk's affine map s_end = phi s_start + w
+    (phi column j = end state from e_j; w = end state from zero). The last chunk of a row may be
+    short; its map is never read (no chunk follows it), so its steps past the end are not masked out
+    of the map. Writes phi (N, K, M, M) and w (N, K, M).
+
+    Output (pass 3): from the chunk's exact start state s (N, K, M), writing y. Re-running from the
+    true state (rather than adding a stored zero-state response and a correction) reads x and a once
+    more but writes y only once and needs no (T, M) workspace.
     """
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    col0 = tl.program_id(1) * NB
     lane_ok = lane < n_lanes
+    lane64 = lane.to(tl.int64)
     row = (lane // n_chunks).to(tl.int64)
     start = (lane % n_chunks) * CHUNK
-    length = tl.minimum(n_time - start, CHUNK)
-    cols = tl.arange(0, MP)
-    col_ok = cols < M
-
-    # History as a circular buffer: the output of step t goes to column t % M, so the value of lag i
-    # sits in column (t - i) % M and no register ever moves. Start state s[k] = step -1-k, column M-1-k.
-    buf = tl.zeros([BLOCK, MP], dtype=ACC)
-    basis = (cols[None, :] == (M - 1 - cols)[:, None]) & col_ok[:, None]  # basis[j, c]
-    buf_b = tl.zeros([BLOCK, MP, MP], dtype=ACC) + basis[None, :, :].to(ACC)
-
-    for t in range(CHUNK):
-        valid = lane_ok & (t < length)
-        lag = (t - cols - 1 + M) % M + 1  # lag of the value held in each column
-        if REVERSE:
-            n = n_time - 1 - (start + t)
-            n_a = n[:, None] + lag[None, :]
-            a_ok = valid[:, None] & col_ok[None, :] & (n_a < n_time)
+    zero_r = tl.full([BLOCK], 0.0, dtype=ACC)
+    zero = (zero_r,) * P
+    one = (zero_r + 1.0,) + (zero_r,) * (P - 1)
+    # Shift register of the M latest outputs, newest first: hist[i-1] = y[n-i].
+    hist = ()
+    basis = ()  # basis[j][k], SUMMARY only: the response to the unit start state e_{col0 + j}
+    for k in tl.static_range(M):
+        if SUMMARY:
+            hist = hist + (zero,)
         else:
-            n = start + t
-            n_a = n[:, None] + 0 * lag[None, :]
-            a_ok = valid[:, None] & col_ok[None, :]
-        if TIME_VARYING:
-            a_off = (row[:, None] * n_time + n_a) * M + (lag - 1)[None, :]
-        else:
-            a_off = row[:, None] * M + (lag - 1)[None, :]
-        coef = tl.load(a_ptr + a_off, mask=a_ok, other=0.0).to(ACC)
-        xv = tl.load(x_ptr + row * n_time + n, mask=valid, other=0.0).to(ACC)
-        if NEG_A:
-            acc = xv + tl.sum(coef * buf, axis=1)
-            acc_b = tl.sum(coef[:, None, :] * buf_b, axis=2)
-        else:
-            acc = xv - tl.sum(coef * buf, axis=1)
-            acc_b = -tl.sum(coef[:, None, :] * buf_b, axis=2)
-        put = (cols == t % M)[None, :] & valid[:, None]
-        buf = tl.where(put, acc[:, None], buf)
-        buf_b = tl.where(put[:, None, :], acc_b[:, :, None], buf_b)
+            hist = hist + (LOAD(s_ptr, lane64 * M + k, lane_ok, 0.0, P, ACC),)
+    if SUMMARY:
+        for j in tl.static_range(NB):
+            unit = ()
+            for k in tl.static_range(M):
+                if P == 1:
+                    unit = unit + ((tl.where(col0 + j == k, one[0], zero_r),),)
+                else:
+                    unit = unit + ((tl.where(col0 + j == k, one[0], zero_r), zero_r),)
+            basis = basis + (unit,)
 
-    # Read the end state out of the circular buffer: s_end[k] = step length-1-k.
-    col_k = (length[:, None] - 1 - cols[None, :] + M) % M  # (BLOCK, k)
-    sel = cols[None, None, :] == col_k[:, :, None]  # (BLOCK, k, c)
-    w = tl.sum(tl.where(sel, buf[:, None, :], 0.0), axis=2)
-    phi = tl.sum(tl.where(sel[:, :, None, :], buf_b[:, None, :, :], 0.0), axis=3)  # (BLOCK, k, j)
+    for t0 in range(0, CHUNK, UNROLL):
+        # Load phase: UNROLL steps of x and a, all independent of the recursion.
+        xs = ()
+        cs = ()
+        ns = ()
+        oks = ()
+        for u in tl.static_range(UNROLL):
+            valid = lane_ok & (start + t0 + u < n_time)
+            if REVERSE:
+                n = n_time - 1 - (start + t0 + u)
+            else:
+                n = start + t0 + u
+            xs = xs + (LOAD(x_ptr, row * n_time + n, valid, 0.0, P, ACC),)
+            cu = ()
+            for i in tl.static_range(1, M + 1):
+                if REVERSE:  # Eq. 7: lag i at time n uses conj(a[n+i, i-1]), zero past the end
+                    a_ok = valid & (n + i < n_time)
+                    n_a = n + i
+                else:
+                    a_ok = valid
+                    n_a = n
+                if TIME_VARYING:
+                    coef = LOAD(a_ptr, (row * n_time + n_a) * M + (i - 1), a_ok, 0.0, P, ACC)
+                else:
+                    coef = LOAD(a_ptr, row * M + (i - 1), a_ok, 0.0, P, ACC)
+                if P == 2 and REVERSE:
+                    coef = (coef[0], -coef[1])
+                if NEG_A:  # linear recurrence h[n] = c[n] h[n-1] + x[n]: a = -c
+                    if P == 1:
+                        coef = (-coef[0],)
+                    else:
+                        coef = (-coef[0], -coef[1])
+                cu = cu + (coef,)
+            cs = cs + (cu,)
+            ns = ns + (n,)
+            oks = oks + (valid,)
+        # Compute phase.
+        for u in tl.static_range(UNROLL):
+            acc = xs[u]
+            for i in tl.static_range(M, 0, -1):  # oldest lag first: y[n-1] ends the dependency chain
+                acc = FMA(acc, cs[u][i - 1], hist[i - 1], True, P)
+            hist = (acc,) + hist[: M - 1]
+            if SUMMARY:
+                shifted = ()
+                for j in tl.static_range(NB):
+                    acc_b = zero
+                    for i in tl.static_range(M, 0, -1):
+                        acc_b = FMA(acc_b, cs[u][i - 1], basis[j][i - 1], True, P)
+                    shifted = shifted + ((acc_b,) + basis[j][: M - 1],)
+                basis = shifted
+            else:
+                STORE(y_ptr, row * n_time + ns[u], acc, oks[u], P)
 
-    vec_ok = lane_ok[:, None] & col_ok[None, :]
-    tl.store(w_ptr + lane.to(tl.int64)[:, None] * M + cols[None, :], w, mask=vec_ok)
-    mat_off = lane.to(tl.int64)[:, None, None] * (M * M) + cols[None, :, None] * M + cols[None, None, :]
-    mat_ok = vec_ok[:, :, None] & col_ok[None, None, :]
-    tl.store(phi_ptr + mat_off, phi, mask=mat_ok)
-
-
-def _chunk_output_kernel(
-    x_ptr,
-    a_ptr,
-    s_ptr,
-    y_ptr,
-    n_time,
-    n_chunks,
-    n_lanes,
-    M: tl.constexpr,
-    MP: tl.constexpr,
-    CHUNK: tl.constexpr,
-    BLOCK: tl.constexpr,
-    TIME_VARYING: tl.constexpr,
-    REVERSE: tl.constexpr,
-    NEG_A: tl.constexpr,
-    ACC: tl.constexpr,
-):
-    """Pass 3: per (row, chunk), run the recursion from the chunk's exact start state and store y.
-
-    Re-running from the true state (rather than adding a stored zero-state response and a
-    correction) reads x and a once more but writes y only once and needs no (T, M) workspace.
-    """
-    lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    lane_ok = lane < n_lanes
-    row = (lane // n_chunks).to(tl.int64)
-    start = (lane % n_chunks) * CHUNK
-    length = tl.minimum(n_time - start, CHUNK)
-    cols = tl.arange(0, MP)
-    col_ok = cols < M
-
-    s_off = lane.to(tl.int64)[:, None] * M + (M - 1 - cols)[None, :]
-    buf = tl.load(s_ptr + s_off, mask=lane_ok[:, None] & col_ok[None, :], other=0.0).to(ACC)
-
-    for t in range(CHUNK):
-        valid = lane_ok & (t < length)
-        lag = (t - cols - 1 + M) % M + 1
-        if REVERSE:
-            n = n_time - 1 - (start + t)
-            n_a = n[:, None] + lag[None, :]
-            a_ok = valid[:, None] & col_ok[None, :] & (n_a < n_time)
-        else:
-            n = start + t
-            n_a = n[:, None] + 0 * lag[None, :]
-            a_ok = valid[:, None] & col_ok[None, :]
-        if TIME_VARYING:
-            a_off = (row[:, None] * n_time + n_a) * M + (lag - 1)[None, :]
-        else:
-            a_off = row[:, None] * M + (lag - 1)[None, :]
-        coef = tl.load(a_ptr + a_off, mask=a_ok, other=0.0).to(ACC)
-        xv = tl.load(x_ptr + row * n_time + n, mask=valid, other=0.0).to(ACC)
-        if NEG_A:
-            acc = xv + tl.sum(coef * buf, axis=1)
-        else:
-            acc = xv - tl.sum(coef * buf, axis=1)
-        tl.store(y_ptr + row * n_time + n, acc.to(y_ptr.dtype.element_ty), mask=valid)
-        put = (cols == t % M)[None, :] & valid[:, None]
-        buf = tl.where(put, acc[:, None], buf)
+    if SUMMARY:
+        for k in tl.static_range(M):
+            STORE(w_ptr, lane64 * M + k, hist[k], lane_ok & (lane * 0 + col0 == 0), P)
+            for j in tl.static_range(NB):
+                STORE(phi_ptr, lane64 * (M * M) + k * M + col0 + j, basis[j][k], lane_ok & (lane * 0 + col0 + j < M), P)
 
 
 def _affine_compose_kernel(
@@ -173,50 +210,64 @@ def _affine_compose_kernel(
     n_groups,
     n_lanes,
     M: tl.constexpr,
-    MP: tl.constexpr,
     GROUP: tl.constexpr,
+    NB: tl.constexpr,
     BLOCK: tl.constexpr,
+    P: tl.constexpr,
     ACC: tl.constexpr,
+    LOAD: tl.constexpr,
+    STORE: tl.constexpr,
+    FMA: tl.constexpr,
 ):
     """Compose GROUP consecutive affine maps s -> phi_c s + w_c into one: (P, v) per (row, group).
 
     Maps are applied in order c = g*GROUP, ..., so P = phi_last ... phi_first and v is the end state
-    from a zero start state. Items past the end of a row are skipped (the identity map).
+    from a zero start state. Items past the end of a row load as the identity map. Columns of P
+    evolve independently (P <- phi P column by column), so the second grid axis splits them into
+    blocks of NB; block 0 also carries v.
     """
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    col0 = tl.program_id(1) * NB
     lane_ok = lane < n_lanes
     row = (lane // n_groups).to(tl.int64)
     first = (lane % n_groups) * GROUP
-    cols = tl.arange(0, MP)
-    col_ok = cols < M
-    eye = (cols[:, None] == cols[None, :]) & col_ok[:, None]
-    mat = tl.zeros([BLOCK, MP, MP], dtype=ACC) + eye[None, :, :].to(ACC)
-    vec = tl.zeros([BLOCK, MP], dtype=ACC)
-    mat_idx = cols[:, None] * M + cols[None, :]
-    mat_ok_c = col_ok[:, None] & col_ok[None, :]
+    zero_r = tl.full([BLOCK], 0.0, dtype=ACC)
+    zero = (zero_r,) * P
+    mat = ()  # mat[l][j] = P[l, col0 + j]
+    for l in tl.static_range(M):
+        mrow = ()
+        for j in tl.static_range(NB):
+            mrow = mrow + ((tl.where(col0 + j == l, zero_r + 1.0, zero_r),) + (zero_r,) * (P - 1),)
+        mat = mat + (mrow,)
+    vec = (zero,) * M
     for c in range(GROUP):
-        item = first + c
-        valid = lane_ok & (item < n_items)
-        base = row * n_items + item
-        phi = tl.load(
-            phi_ptr + base[:, None, None] * (M * M) + mat_idx[None, :, :],
-            mask=valid[:, None, None] & mat_ok_c[None, :, :],
-            other=0.0,
-        ).to(ACC)
-        w = tl.load(
-            w_ptr + base[:, None] * M + cols[None, :], mask=valid[:, None] & col_ok[None, :], other=0.0
-        ).to(ACC)
-        new_mat = tl.sum(phi[:, :, :, None] * mat[:, None, :, :], axis=2)
-        new_vec = tl.sum(phi * vec[:, None, :], axis=2) + w
-        mat = tl.where(valid[:, None, None], new_mat, mat)
-        vec = tl.where(valid[:, None], new_vec, vec)
+        valid = lane_ok & (first + c < n_items)
+        base = row * n_items + first + c
+        new_mat = ()
+        new_vec = ()
+        for k in tl.static_range(M):
+            phi_k = ()
+            for l in tl.static_range(M):
+                eye = 1.0 if k == l else 0.0
+                phi_k = phi_k + (LOAD(phi_ptr, base * (M * M) + k * M + l, valid, eye, P, ACC),)
+            v = LOAD(w_ptr, base * M + k, valid, 0.0, P, ACC)
+            for l in tl.static_range(M):
+                v = FMA(v, phi_k[l], vec[l], False, P)
+            new_vec = new_vec + (v,)
+            mrow = ()
+            for j in tl.static_range(NB):
+                p = zero
+                for l in tl.static_range(M):
+                    p = FMA(p, phi_k[l], mat[l][j], False, P)
+                mrow = mrow + (p,)
+            new_mat = new_mat + (mrow,)
+        mat = new_mat
+        vec = new_vec
     out = lane.to(tl.int64)
-    tl.store(
-        p_out_ptr + out[:, None, None] * (M * M) + mat_idx[None, :, :],
-        mat,
-        mask=lane_ok[:, None, None] & mat_ok_c[None, :, :],
-    )
-    tl.store(v_out_ptr + out[:, None] * M + cols[None, :], vec, mask=lane_ok[:, None] & col_ok[None, :])
+    for k in tl.static_range(M):
+        STORE(v_out_ptr, out * M + k, vec[k], lane_ok & (lane * 0 + col0 == 0), P)
+        for j in tl.static_range(NB):
+            STORE(p_out_ptr, out * (M * M) + k * M + col0 + j, mat[k][j], lane_ok & (lane * 0 + col0 + j < M), P)
 
 
 def _affine_expand_kernel(
@@ -228,10 +279,13 @@ def _affine_expand_kernel(
     n_groups,
     n_lanes,
     M: tl.constexpr,
-    MP: tl.constexpr,
     GROUP: tl.constexpr,
     BLOCK: tl.constexpr,
+    P: tl.constexpr,
     ACC: tl.constexpr,
+    LOAD: tl.constexpr,
+    STORE: tl.constexpr,
+    FMA: tl.constexpr,
 ):
     """Walk GROUP affine maps from a known group start state, storing every item's start state.
 
@@ -242,42 +296,37 @@ def _affine_expand_kernel(
     lane_ok = lane < n_lanes
     row = (lane // n_groups).to(tl.int64)
     first = (lane % n_groups) * GROUP
-    cols = tl.arange(0, MP)
-    col_ok = cols < M
-    mat_idx = cols[:, None] * M + cols[None, :]
-    mat_ok_c = col_ok[:, None] & col_ok[None, :]
-    vec = tl.load(
-        s0_ptr + lane.to(tl.int64)[:, None] * M + cols[None, :],
-        mask=lane_ok[:, None] & col_ok[None, :],
-        other=0.0,
-    ).to(ACC)
+    vec = ()
+    for k in tl.static_range(M):
+        vec = vec + (LOAD(s0_ptr, lane.to(tl.int64) * M + k, lane_ok, 0.0, P, ACC),)
     for c in range(GROUP):
-        item = first + c
-        valid = lane_ok & (item < n_items)
-        base = row * n_items + item
-        vec_ok = valid[:, None] & col_ok[None, :]
-        tl.store(s_out_ptr + base[:, None] * M + cols[None, :], vec, mask=vec_ok)
-        phi = tl.load(
-            phi_ptr + base[:, None, None] * (M * M) + mat_idx[None, :, :],
-            mask=valid[:, None, None] & mat_ok_c[None, :, :],
-            other=0.0,
-        ).to(ACC)
-        w = tl.load(w_ptr + base[:, None] * M + cols[None, :], mask=vec_ok, other=0.0).to(ACC)
-        vec = tl.sum(phi * vec[:, None, :], axis=2) + w
+        valid = lane_ok & (first + c < n_items)
+        base = row * n_items + first + c
+        new_vec = ()
+        for k in tl.static_range(M):
+            STORE(s_out_ptr, base * M + k, vec[k], valid, P)
+            v = LOAD(w_ptr, base * M + k, valid, 0.0, P, ACC)
+            for l in tl.static_range(M):
+                v = FMA(v, LOAD(phi_ptr, base * (M * M) + k * M + l, valid, 0.0, P, ACC), vec[l], False, P)
+            new_vec = new_vec + (v,)
+        vec = new_vec
 
 
 _KERNELS = {
-    "chunk_summary": _chunk_summary_kernel,
-    "chunk_output": _chunk_output_kernel,
+    "chunk": _chunk_kernel,
     "affine_compose": _affine_compose_kernel,
     "affine_expand": _affine_expand_kernel,
 }
+_HELPERS = {"LOAD": _load, "STORE": _store, "FMA": _fma}
 
 
-def build() -> dict:
-    """Decorate the kernel bodies with `triton.jit` in the current mode (compiled or interpreted).
+def build() -> tuple[dict, dict]:
+    """Decorate the kernels and helpers with `triton.jit` in the current mode (compiled or interpreted).
 
     Returns:
-        A dict from kernel name to a launchable Triton kernel.
+        (kernels, helpers): kernel name -> launchable kernel, and the constexpr helper arguments
+        (LOAD, STORE, FMA) that every kernel launch must pass.
     """
-    return {name: triton.jit(fn) for name, fn in _KERNELS.items()}
+    kernels = {name: triton.jit(fn) for name, fn in _KERNELS.items()}
+    helpers = {name: triton.jit(fn) for name, fn in _HELPERS.items()}
+    return kernels, helpers

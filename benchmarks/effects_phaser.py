@@ -1,0 +1,89 @@
+"""Phaser: time of one training step (forward + ESR loss + backward), single thread.
+
+10 s of audio at 44.1 kHz, batch 1, mono, float32 and float64, for the TD forms (LFO hop 10 ms)
+and the FS twin at hop 10 / 40 / 160 ms (window 4 hop). Prints a markdown table.
+
+Usage: ``python benchmarks/effects_phaser.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from zoo.effects.phaser import Phaser
+
+SAMPLE_RATE = 44100
+
+
+def _configs(quick: bool):
+    hops_ms = (10,) if quick else (10, 40, 160)
+    out = [("td_regrouped", 10), ("td_exact", 10)]
+    out += [("fs", h) for h in hops_ms]
+    return out
+
+
+def _step_seconds(model: Phaser, x: torch.Tensor, target: torch.Tensor, repeats: int) -> float:
+    times = []
+    for _ in range(repeats + 1):  # the first run warms up (Numba JIT, allocator)
+        model.zero_grad(set_to_none=True)
+        start = time.perf_counter()
+        y = model(x)
+        loss = (y - target).square().sum() / target.square().sum()
+        loss.backward()
+        times.append(time.perf_counter() - start)
+    return min(times[1:])
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Time one training step per (method, hop, dtype); returns one dict per row.
+
+    Args:
+        quick: 1 s of audio, one repeat and only the 10 ms FS hop (a smoke run).
+
+    Returns:
+        ``[{"method", "hop_ms", "dtype", "seconds_audio", "step_ms"}, ...]``.
+    """
+    import numba
+
+    threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    seconds = 1.0 if quick else 10.0
+    repeats = 1 if quick else 3
+    rows = []
+    try:
+        for dtype in (torch.float32, torch.float64):
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn(1, 1, int(seconds * SAMPLE_RATE), generator=gen).to(dtype)
+            for method, hop_ms in _configs(quick):
+                torch.manual_seed(0)
+                hop = round(hop_ms * 1e-3 * SAMPLE_RATE)
+                target_model = Phaser(SAMPLE_RATE, hop=hop, method=method, lfo_rate_hz=0.5, g2=0.5).to(dtype)
+                with torch.no_grad():
+                    target = target_model(x)
+                model = Phaser(SAMPLE_RATE, hop=hop, method=method).to(dtype)
+                step = _step_seconds(model, x, target, repeats)
+                rows.append(
+                    {"method": method, "hop_ms": hop_ms, "dtype": str(dtype).replace("torch.", ""),
+                     "seconds_audio": seconds, "step_ms": 1e3 * step}
+                )
+    finally:
+        torch.set_num_threads(threads[0])
+        numba.set_num_threads(threads[1])
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| method | hop (ms) | dtype | audio (s) | step (ms) |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['hop_ms']} | {r['dtype']} | {r['seconds_audio']:g} | {r['step_ms']:.1f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    print(markdown(run(parser.parse_args().quick)))

@@ -1,0 +1,532 @@
+r"""Differentiable phaser: K first-order all-pass stages with feedback, driven by a learnable LFO.
+
+Yu et al., "Differentiable All-pole Filters for Time-varying Audio Systems", DAFx 2024, Sec. 4.1
+(after Carson et al., DAFx 2023, whose frequency-sampling model is the ``"fs"`` twin here).
+
+Signal path, with x the input, u the signal entering the all-pass chain and y_k the k-th stage
+output (y_0 = u):
+
+.. math::
+
+    y_k[n] = p[n]\,(y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1]      \qquad (Eq. 10)
+
+    u[n] = x[n] + g_2\, y_K[n]                                   \quad \text{(delay-free feedback)}
+
+    o[n] = g_1 x[n] + y_K[n],  \qquad  \text{out} = \mathrm{BQ}\{o\}
+
+With p frozen this is H(z) = BQ(z) (g1 + A(z) / (1 - g2 A(z))), A(z) = ((p - z^-1)/(1 - p z^-1))^K.
+Three implementations:
+
+* ``"td_regrouped"``: the paper's form (Eqs. 11-12). With p[n] frozen per sample, A = N/D with
+  N = (p - z^-1)^K, D = (1 - p z^-1)^K, and g1 + A/(1 - g2 A) = (g1 (D - g2 N) + N) / (D - g2 N);
+  times the biquad this is one time-varying FIR of K+3 taps followed by ONE all-pole of order K+2.
+  For time-varying p this is an approximation: the zeros and poles of different stages are
+  regrouped as if they commuted.
+* ``"td_exact"``: exact for any p[n] (see `allpass_cascade_exact` for the derivation). The
+  delay-free loop is solved by an exactly composed time-varying recursion of order K on the loop
+  signal, the stages are then run in order on u (each a 2-tap time-varying FIR and a first-order
+  all-pole), and the biquad is a time-invariant section at the end.
+* ``"fs"``: frequency sampling (Hann window 4L, hop L, FFT length 2^(ceil(log2 4L)+1)); each frame
+  uses H(e^{jw}) of its frame-rate p.
+
+Measured difference between the two TD forms (float64, 44.1 kHz, 1 s of white noise, K = 4,
+g1 = 0.5, biquad = identity; p from the default LFO mapping with a cosine LFO sweeping the break
+frequency over 100-2000 Hz (p in [0.749, 0.986]), control hop 10 ms, linear interpolation;
+ESR = ||y_regrouped - y_exact||^2 / ||y_exact||^2; td_exact itself matches a float64
+sample-by-sample loop to ESR < 1e-19. Reproduced by
+``tests/effects/test_phaser_exact.py::test_regrouped_vs_exact_documented_numbers``):
+
+========  =========  =========  =========  =========  =====================
+g2        0.5 Hz     2 Hz       5 Hz       20 Hz      p[n] i.i.d. per sample
+========  =========  =========  =========  =========  =====================
+0         3.5e-5     1.3e-2     0.57       14         5.6e4 (diverges)
+0.6       1.1e-4     3.8e-2     1.6        48         4.6e5 (diverges)
+========  =========  =========  =========  =========  =====================
+
+The error is concentrated where p is close to 1 (low break frequencies, long time constants) and
+grows steeply with the modulation speed: at the Small Stone's slow rates (0.06-0.6 Hz) the
+regrouped form is within about -40 dB, but at 2 Hz with a deep sweep it is already a few percent,
+and for fast modulation the regrouped 6th-order all-pole is not even stable while the exact form is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from ..filters import (
+    biquad_triangle,
+    fft_size,
+    fs_filter,
+    fs_num_frames,
+    interpolate_controls,
+    lfilter,
+    num_frames,
+)
+from ..models.lfo import LFOController, break_frequency_hz
+from .base import Effect, check_audio
+
+__all__ = [
+    "PHASER_METHODS",
+    "allpass_polynomials",
+    "allpass_cascade_exact",
+    "phaser_response",
+    "phaser",
+    "Phaser",
+]
+
+PHASER_METHODS = ("td_exact", "td_regrouped", "fs")
+
+
+# ----------------------------------------------------------------------------------------------
+# Coefficients
+# ----------------------------------------------------------------------------------------------
+
+
+def allpass_polynomials(p: Tensor, num_stages: int = 4) -> tuple[Tensor, Tensor]:
+    r"""Frozen-time polynomials of K cascaded first-order all-passes: A(z) = N(z) / D(z).
+
+    N(z) = (p - z^-1)^K = \sum_j C(K, j) p^{K-j} (-1)^j z^{-j}, D(z) = (1 - p z^-1)^K (the flip of N).
+
+    Args:
+        p: all-pass coefficient, any shape (...), |p| < 1 for stability.
+        num_stages: K >= 1. Default 4.
+
+    Returns:
+        (den, num), each (..., K+1), ``den[..., 0] = 1``.
+    """
+    _check_stages(num_stages)
+    k = num_stages
+    num = torch.stack([math.comb(k, j) * (-1) ** j * p ** (k - j) for j in range(k + 1)], dim=-1)
+    den = torch.stack([math.comb(k, j) * (-p) ** j for j in range(k + 1)], dim=-1)
+    return den, num
+
+
+def _shift(c: Tensor, lag: int) -> Tensor:
+    """c[n - lag] along the last dim; before the start, repeat c[0] (those values only ever
+    multiply signal samples before n = 0, which are zero, or set a free left scale)."""
+    if lag == 0:
+        return c
+    n_time = c.shape[-1]
+    lag_in = min(lag, n_time)
+    head = c[..., :1].expand(*c.shape[:-1], lag_in)
+    return torch.cat([head, c[..., : n_time - lag_in]], dim=-1)
+
+
+def allpass_cascade_exact(p: Tensor, num_stages: int = 4) -> tuple[Tensor, Tensor]:
+    r"""Exact time-varying left fraction of K cascaded first-order all-passes: A = D^{-1} N.
+
+    Write S for the unit delay and let a time-varying polynomial act as
+    (P x)[n] = \sum_i P_i[n] x[n-i]. One stage (Eq. 10) is D_1 y = N_1 x with D_1 = 1 - p[n] S and
+    N_1 = p[n] - S. Because (S c)[n] = c[n-1] S, products do not commute
+    ((P Q)_{i+j}[n] += P_i[n] Q_j[n-i]), so A = (D_1^{-1} N_1)^K is *not* (D_1^K)^{-1} N_1^K unless p
+    is constant. We compose the stages exactly (Ore's left fraction): given A_k = Q^{-1} R of order
+    k, the next stage gives Q^{-1} R D_1^{-1} N_1; find a monic first-order L = 1 + l S and M of
+    order k with L R = M D_1, so that R D_1^{-1} = L^{-1} M and
+
+    .. math:: A_{k+1} = (L Q)^{-1} (M N_1).
+
+    Matching the coefficients of S^i, i = 0..k+1, gives m_i = \alpha_i + \beta_i l with
+    \alpha_i = R_i[n] + \alpha_{i-1} p[n-i+1], \beta_i = R_{i-1}[n-1] + \beta_{i-1} p[n-i+1]
+    (\alpha_{-1} = \beta_{-1} = 0), and the last coefficient fixes
+    l = -p[n-k] \alpha_k / (R_k[n-1] + p[n-k] \beta_k). For constant p the denominator is
+    \pm (1 - p^2)^k != 0, L = D_1 and M = N_1^k, so the result reduces to D_1^K and N_1^K (the
+    frozen polynomials of `allpass_polynomials`). D stays monic and N_0[n] = p[n]^K.
+
+    The coefficients at sample n depend on p[n], ..., p[n-K]. They are computed in (at least)
+    float64, since for p near 1 the result involves cancellations of order (1 - p^2)^K.
+    Conditioning: for LFO-like p the coefficients stay of the size of the frozen ones (<= 2^K) and
+    the phaser matches a float64 sample loop to ~1e-12; under extreme modulation (p[n] i.i.d. in
+    (-0.95, 0.95)) the coefficients grow (to ~200 for K = 4, ~2000 for K = 6) and K = 6 loses digits
+    (~1e-7 relative), since l's denominator can come close to 0 (there the order-K input-output
+    recursion degenerates; a K-state state-space form would not).
+
+    With this exact fraction the delay-free feedback loop u = x + g2 A u becomes
+    (D - g2 N) u = D x, and A (1 - g2 A)^{-1} = (D - g2 N)^{-1} N (both exact for time-varying p).
+
+    Args:
+        p: all-pass coefficient per sample, (..., T), |p| < 1.
+        num_stages: K >= 1. Default 4.
+
+    Returns:
+        (den, num), each (..., T, K+1) in the promoted dtype of p and float64; ``den[..., 0] = 1``.
+    """
+    _check_stages(num_stages)
+    work = p.to(torch.promote_types(p.dtype, torch.float64))
+    one = torch.ones_like(work)
+    p_lag = [_shift(work, j) for j in range(num_stages + 1)]  # p_lag[j][n] = p[n - j]
+    den = [one, -work]
+    num = [work, -one]
+    for k in range(1, num_stages):
+        num_lag = [_shift(c, 1) for c in num]  # R_i[n - 1]
+        alpha, beta = [], []
+        for i in range(k + 1):
+            if i == 0:
+                alpha.append(num[0])
+                beta.append(torch.zeros_like(work))
+            else:
+                alpha.append(num[i] + alpha[i - 1] * p_lag[i - 1])
+                beta.append(num_lag[i - 1] + beta[i - 1] * p_lag[i - 1])
+        ell = -p_lag[k] * alpha[k] / (num_lag[k] + p_lag[k] * beta[k])
+        m = [a_i + b_i * ell for a_i, b_i in zip(alpha, beta)]
+        den_lag = [_shift(c, 1) for c in den]
+        den = [den[0]] + [(den[i] if i <= k else 0.0) + ell * den_lag[i - 1] for i in range(1, k + 2)]
+        num = [m[0] * p_lag[0]] + [
+            (m[i] * p_lag[i] if i <= k else 0.0) - m[i - 1] for i in range(1, k + 2)
+        ]
+    return torch.stack(den, dim=-1), torch.stack(num, dim=-1)
+
+
+def phaser_response(
+    p: Tensor,
+    g1: Tensor | float,
+    g2: Tensor | float,
+    biquad_b: Tensor,
+    biquad_a: Tensor,
+    n_fft: int,
+    *,
+    num_stages: int = 4,
+) -> Tensor:
+    r"""Frozen-time frequency response on the rfft grid: H = BQ (g1 + A / (1 - g2 A)).
+
+    A(e^{jw}) = ((p - e^{-jw}) / (1 - p e^{-jw}))^K, BQ = (b0 + b1 e^{-jw} + b2 e^{-2jw}) /
+    (1 + a1 e^{-jw} + a2 e^{-2jw}), w_k = 2 pi k / n_fft, k = 0 .. n_fft // 2.
+
+    Args:
+        p: all-pass coefficients, (..., F).
+        g1: through-path gain, broadcastable to (...,).
+        g2: feedback gain in [0, 1), broadcastable to (...,).
+        biquad_b: (..., 3). biquad_a: (..., 2) without a0 = 1.
+        n_fft: FFT length.
+        num_stages: K. Default 4.
+
+    Returns:
+        complex (..., F, n_fft // 2 + 1).
+    """
+    real = p.dtype
+    cplx = torch.complex128 if real == torch.float64 else torch.complex64
+    omega = torch.arange(n_fft // 2 + 1, device=p.device, dtype=real) * (2.0 * math.pi / n_fft)
+    z = torch.polar(torch.ones_like(omega), -omega).to(cplx)  # e^{-jw}
+    pc = p.unsqueeze(-1).to(cplx)
+    ap = ((pc - z) / (1.0 - pc * z)) ** num_stages
+    g1 = torch.as_tensor(g1, dtype=real, device=p.device)
+    g2 = torch.as_tensor(g2, dtype=real, device=p.device)
+    g1 = g1.reshape(*g1.shape, 1, 1)
+    g2 = g2.reshape(*g2.shape, 1, 1)
+    b = biquad_b.to(cplx).unsqueeze(-2)  # (..., 1, 3)
+    a = biquad_a.to(cplx).unsqueeze(-2)
+    bq = (b[..., 0:1] + b[..., 1:2] * z + b[..., 2:3] * z * z) / (1.0 + a[..., 0:1] * z + a[..., 1:2] * z * z)
+    return bq * (g1 + ap / (1.0 - g2 * ap))
+
+
+# ----------------------------------------------------------------------------------------------
+# Functional API
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_stages(num_stages: int) -> None:
+    if not isinstance(num_stages, int) or isinstance(num_stages, bool) or num_stages < 1:
+        raise ValueError(f"Unexpected value for `num_stages`: expected an integer >= 1, found {num_stages!r}")
+
+
+def _as_param(value: Tensor | float, name: str, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Scalar or per-item (B,) gain -> (B' ,) with B' in {1, B}."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor([float(value)], dtype=dtype, device=device)
+    if not isinstance(value, Tensor):
+        raise TypeError(f"Unexpected type for `{name}`: expected a float or a torch.Tensor, found {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"Unexpected dtype for `{name}`: expected a floating point dtype, found {value.dtype}")
+    if value.dim() > 1 or (value.dim() == 1 and value.shape[0] not in (1, batch)):
+        raise ValueError(f"Unexpected shape for `{name}`: expected () or ({batch},), found {tuple(value.shape)}")
+    return value.reshape(-1)
+
+
+def _as_coefficients(value: Tensor, name: str, taps: int, batch: int) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"Unexpected type for `{name}`: expected a torch.Tensor, found {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"Unexpected dtype for `{name}`: expected a floating point dtype, found {value.dtype}")
+    if value.shape[-1:] != (taps,) or value.dim() > 2 or (value.dim() == 2 and value.shape[0] not in (1, batch)):
+        raise ValueError(f"Unexpected shape for `{name}`: expected ({taps},) or ({batch}, {taps}), found {tuple(value.shape)}")
+    return value.reshape(-1, taps)
+
+
+def phaser(
+    x: Tensor,
+    sample_rate: float,
+    p: Tensor,
+    g1: Tensor | float,
+    g2: Tensor | float,
+    biquad_b: Tensor,
+    biquad_a: Tensor,
+    *,
+    method: str = "td_exact",
+    num_stages: int = 4,
+    hop: int | None = None,
+) -> Tensor:
+    r"""Phaser with a given all-pass coefficient trajectory (the module docstring has the equations).
+
+    out = BQ{ g1 x + y_K },  y_K = K first-order all-passes (Eq. 10) on u = x + g2 y_K;
+    frozen-time H(z) = BQ(z) (g1 + A(z) / (1 - g2 A(z))).
+
+    Args:
+        x: input audio (B, C, T); every channel uses the same p.
+        sample_rate: sample rate (Hz), > 0. Only checked (the DSP is in samples); kept for the
+            uniform ``fn(x, sample_rate, **params)`` signature.
+        p: all-pass coefficient, |p| < 1 (not checked; |p| >= 1 makes the stages unstable).
+            TD methods: audio rate, (B, T) or (T,). ``"fs"``: frame rate at samples m * hop,
+            (B, F) or (F,) with F = T // hop + 1.
+        g1: through-path gain (any real), float, () or (B,).
+        g2: feedback gain in [0, 1), float, () or (B,). Not checked; g2 |A| must stay < 1.
+        biquad_b: biquad numerator [b0, b1, b2], (3,) or (B, 3).
+        biquad_a: biquad denominator [a1, a2] without a0 = 1, (2,) or (B, 2); keep it stable
+            (e.g. `zoo.filters.biquad_triangle`).
+        method: ``"td_exact"`` (default), ``"td_regrouped"`` (the paper's Eq. 11-12 form) or ``"fs"``.
+        num_stages: number of all-pass stages K >= 1. Default 4.
+        hop: STFT hop L (samples) for ``"fs"`` (window 4L); required there, ignored otherwise.
+
+    Shape:
+        returns (B, C, T) (B broadcast over x, p and the parameters).
+
+    Returns:
+        The processed audio, in the promoted dtype of ``x`` and ``p``.
+
+    Raises:
+        TypeError: a non-tensor or non-floating input.
+        ValueError: bad ``method``, ``num_stages``, ``hop``, ``sample_rate`` or shapes.
+
+    Supports:
+        CPU and CUDA (through `zoo.filters`), float32 and float64, autograd (all tensor inputs,
+        any order for the TD methods) and forward-mode AD.
+    """
+    x = check_audio(x)
+    if method not in PHASER_METHODS:
+        raise ValueError(f"Unexpected value for `method`: expected one of {PHASER_METHODS}, found {method!r}")
+    _check_stages(num_stages)
+    if not sample_rate > 0:
+        raise ValueError(f"Unexpected value for `sample_rate`: expected > 0 (Hz), found {sample_rate}")
+    if not isinstance(p, Tensor) or not p.is_floating_point():
+        raise TypeError(f"Unexpected type for `p`: expected a floating point torch.Tensor, found {type(p).__name__}")
+    n_batch, _, n_time = x.shape
+    if method == "fs":
+        if not isinstance(hop, int) or isinstance(hop, bool) or hop < 1:
+            raise ValueError(f"Unexpected value for `hop`: expected an integer >= 1 for method 'fs', found {hop!r}")
+        expected = fs_num_frames(n_time, hop)
+    else:
+        expected = n_time
+    if p.dim() not in (1, 2) or p.shape[-1] != expected or (p.dim() == 2 and p.shape[0] not in (1, n_batch)):
+        what = f"F = T // hop + 1 = {expected} frames" if method == "fs" else f"T = {n_time} samples"
+        raise ValueError(f"Unexpected shape for `p`: expected ({n_batch}, {expected}) or ({expected},) ({what}), found {tuple(p.shape)}")
+    dtype = torch.promote_types(x.dtype, p.dtype)
+    x = x.to(dtype)
+    p = p.to(dtype).reshape(-1, expected)  # (B', T) or (B', F)
+    g1 = _as_param(g1, "g1", n_batch, dtype, x.device).to(dtype)
+    g2 = _as_param(g2, "g2", n_batch, dtype, x.device).to(dtype)
+    biquad_b = _as_coefficients(biquad_b, "biquad_b", 3, n_batch).to(dtype)
+    biquad_a = _as_coefficients(biquad_a, "biquad_a", 2, n_batch).to(dtype)
+
+    if method == "fs":
+        # Broadcast all per-item quantities to a common leading size, then add the channel dim.
+        lead = max(p.shape[0], g1.shape[0], g2.shape[0], biquad_b.shape[0], biquad_a.shape[0])
+        response = phaser_response(
+            p.expand(lead, -1), g1.expand(lead), g2.expand(lead), biquad_b.expand(lead, 3),
+            biquad_a.expand(lead, 2), fft_size(4 * hop), num_stages=num_stages,
+        )
+        return fs_filter(x, None, None, hop, 4 * hop, response=response.unsqueeze(1))
+
+    g1_c, g2_c = g1[:, None, None], g2[:, None, None]  # (B', 1, 1): broadcast with (B, C, T)
+    bq_b, bq_a = biquad_b[:, None, :], biquad_a[:, None, :]  # (B', 1, 3), (B', 1, 2): time-invariant
+    p_c = p[:, None, :]  # (B', 1, T)
+    if method == "td_regrouped":
+        den, num = allpass_polynomials(p_c, num_stages)  # (B', 1, T, K+1), p frozen per sample
+        e = den - g2_c[..., None] * num  # D - g2 N
+        f = g1_c[..., None] * e + num  # g1 (D - g2 N) + N
+        a_bq = torch.cat([torch.ones_like(bq_a[..., :1]), bq_a], dim=-1)
+        b_tot = _polymul_invariant(f, bq_b)  # (B', 1, T, K+3)
+        a_tot = _polymul_invariant(e, a_bq)
+        lead = a_tot[..., :1]  # 1 - g2 p^K > 0
+        return lfilter(b_tot / lead, a_tot[..., 1:] / lead, x)
+
+    # td_exact
+    den, num = allpass_cascade_exact(p_c, num_stages)
+    den, num = den.to(dtype), num.to(dtype)
+    e = den - g2_c[..., None] * num
+    lead = e[..., :1]  # 1 - g2 p[n]^K
+    # (D - g2 N) r = g2 N x with r = u - x: the loop signal u, exactly, without a delay-free loop.
+    u = x + lfilter(g2_c[..., None] * num / lead, e[..., 1:] / lead, x)
+    y = u
+    b_stage = torch.stack([p_c, -torch.ones_like(p_c)], dim=-1)  # p[n] x[n] - x[n-1]
+    a_stage = -p_c.unsqueeze(-1)  # y[n] = v[n] + p[n] y[n-1]
+    for _ in range(num_stages):
+        y = lfilter(b_stage, a_stage, y)
+    return lfilter(bq_b, bq_a, g1_c * x + y)
+
+
+def _polymul_invariant(c: Tensor, q: Tensor) -> Tensor:
+    """Per-sample product of a time-varying polynomial c (..., T, K) with a fixed one q (..., Q)."""
+    taps = c.shape[-1] + q.shape[-1] - 1
+    out = c.new_zeros(*torch.broadcast_shapes(c.shape[:-1], q.shape[:-1] + (1,)), taps)
+    for j in range(q.shape[-1]):
+        out = out + nn.functional.pad(c * q[..., None, j : j + 1], (j, q.shape[-1] - 1 - j))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Module
+# ----------------------------------------------------------------------------------------------
+
+
+class Phaser(Effect):
+    r"""Learnable phaser: LFO-driven K-stage all-pass with feedback, through-path gain and a biquad.
+
+    H = BQ (g1 + A / (1 - g2 A)), A = K first-order all-passes with p[n] from `LFOController`:
+    p(m) = tanh((1 - tan d)/(1 + tan d)), d = bias + depth (1 + MLP(s(m)))/2,
+    s(m) = exp(-sigma^2 m / F_c) cos(2 pi f0 m / F_c + phi), F_c = sample_rate / hop, linearly
+    interpolated to audio rate for the TD methods. (Yu et al., DAFx 2024, Sec. 4.1.)
+
+    Learnable parameters (all mapped from unconstrained tensors): the LFO (log f0, sigma, phi), the
+    MLP, bias and depth; g1 (unconstrained); g2 = sigmoid(g2_logit) in (0, 1); the biquad numerator
+    ``biquad_b`` (free, 3) and denominator ``biquad_triangle(biquad_a_raw)`` (stable).
+    181 parameters with the defaults (K = 4, MLP 3 x 8); the paper's 182 also counts an LFO
+    amplitude, redundant with the MLP's first layer.
+
+    Args:
+        sample_rate: sample rate (Hz), > 0.
+        num_stages: all-pass stages K >= 1. Default 4.
+        hop: control hop (samples) of the LFO, also the FS hop L (window 4L). Default
+            round(10 ms * sample_rate).
+        method: ``"td_exact"`` (default), ``"td_regrouped"`` or ``"fs"``; switchable after training.
+        mlp_width: LFO MLP width. Default 8.
+        mlp_depth: LFO MLP hidden layers. Default 3.
+        lfo_rate_hz: initial LFO rate (Hz), > 0. Default 1.0.
+        lfo_damping: initial sigma. Default 0.1.
+        lfo_phase_rad: initial LFO phase (rad). Default 0.0.
+        break_hz_range: initial (low, high) break-frequency range (Hz). Default (100.0, 2000.0).
+        g1: initial through-path gain. Default 1.0.
+        g2: initial feedback gain in (0, 1). Default 0.1.
+
+    Shape:
+        forward: (B, C, T) -> (B, C, T); the same LFO (starting at phase phi at sample 0) for all.
+
+    Raises:
+        ValueError: an argument outside its range.
+    """
+
+    methods = PHASER_METHODS
+
+    def __init__(
+        self,
+        sample_rate: float,
+        num_stages: int = 4,
+        hop: int | None = None,
+        method: str = "td_exact",
+        mlp_width: int = 8,
+        mlp_depth: int = 3,
+        lfo_rate_hz: float = 1.0,
+        lfo_damping: float = 0.1,
+        lfo_phase_rad: float = 0.0,
+        break_hz_range: tuple[float, float] = (100.0, 2000.0),
+        g1: float = 1.0,
+        g2: float = 0.1,
+    ) -> None:
+        super().__init__(sample_rate, method)
+        _check_stages(num_stages)
+        hop = max(1, round(0.01 * self.sample_rate)) if hop is None else hop
+        if not isinstance(hop, int) or isinstance(hop, bool) or hop < 1:
+            raise ValueError(f"Unexpected value for `hop`: expected an integer >= 1 (samples), found {hop!r}")
+        if not 0.0 < g2 < 1.0:
+            raise ValueError(f"Unexpected value for `g2`: expected in (0, 1), found {g2}")
+        self.num_stages = num_stages
+        self.hop = hop
+        self.lfo = LFOController(
+            lfo_rate_hz, lfo_damping, lfo_phase_rad, mlp_width, mlp_depth, self.sample_rate, break_hz_range
+        )
+        self.g1 = nn.Parameter(torch.tensor(float(g1)))
+        self.g2_logit = nn.Parameter(torch.tensor(math.log(g2 / (1.0 - g2))))
+        self.biquad_b = nn.Parameter(torch.tensor([1.0, 0.0, 0.0]))
+        self.biquad_a_raw = nn.Parameter(torch.zeros(2))
+
+    @property
+    def control_rate_hz(self) -> float:
+        """F_c = sample_rate / hop."""
+        return self.sample_rate / self.hop
+
+    @property
+    def g2(self) -> Tensor:
+        return torch.sigmoid(self.g2_logit)
+
+    @property
+    def biquad_a(self) -> Tensor:
+        return biquad_triangle(self.biquad_a_raw)
+
+    def allpass_frames(self, num_frames: int) -> Tensor:
+        """Frame-rate all-pass coefficient p(m), m = 0 .. num_frames - 1 (frame m at sample m * hop), (F,)."""
+        return self.lfo(num_frames, self.control_rate_hz)
+
+    def allpass_trajectory(self, num_samples: int) -> Tensor:
+        """Audio-rate p[n] (linear interpolation of the frames), shape (T,)."""
+        frames = self.allpass_frames(num_frames(num_samples, self.hop))
+        return interpolate_controls(frames[:, None], self.hop, num_samples)[:, 0]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Process (B, C, T) audio; returns (B, C, T) in the promoted dtype of x and the parameters."""
+        x = check_audio(x)
+        n_time = x.shape[-1]
+        if self.method == "fs":
+            p = self.allpass_frames(fs_num_frames(n_time, self.hop))
+        else:
+            p = self.allpass_trajectory(n_time)
+        return phaser(
+            x, self.sample_rate, p, self.g1, self.g2, self.biquad_b, self.biquad_a,
+            method=self.method, num_stages=self.num_stages, hop=self.hop,
+        )
+
+    def forward_batch(self, batch) -> Tensor:
+        """``self(batch["input"])``: (B, C, T) -> (B, C, T)."""
+        return self(batch["input"])
+
+    @torch.no_grad()
+    def learned_parameters(self) -> dict[str, float]:
+        b = self.biquad_b.tolist()
+        a = self.biquad_a.tolist()
+        osc = self.lfo.oscillator
+        return {
+            "lfo_rate_hz": float(osc.rate_hz),
+            "lfo_damping_sigma": float(osc.sigma),
+            "lfo_phase_rad": float(osc.phase),
+            "lfo_bias": float(self.lfo.bias),
+            "lfo_depth": float(self.lfo.depth),
+            "g1": float(self.g1),
+            "g2": float(self.g2),
+            "biquad_b0": b[0],
+            "biquad_b1": b[1],
+            "biquad_b2": b[2],
+            "biquad_a1": a[0],
+            "biquad_a2": a[1],
+        }
+
+    @torch.no_grad()
+    def control_curves(self, batch=None, *, duration_s: float = 5.0) -> dict[str, tuple[Tensor, Tensor]]:
+        """LFO curves over the first ``duration_s`` seconds, at control rate.
+
+        Args:
+            batch: unused (the LFO does not depend on the input).
+            duration_s: length of the curves (s), > 0. Default 5.0.
+
+        Returns ``{"lfo": (t_s, s), "allpass_coef": (t_s, p), "break_hz": (t_s, f_b)}``, where f_b
+        is the per-stage break frequency (Hz) of p.
+        """
+        if not duration_s > 0:
+            raise ValueError(f"Unexpected value for `duration_s`: expected > 0 (s), found {duration_s}")
+        n = max(1, int(duration_s * self.control_rate_hz) + 1)
+        t_s = torch.arange(n, dtype=self.g1.dtype) / self.control_rate_hz
+        s = self.lfo.lfo(n, self.control_rate_hz)
+        p = self.allpass_frames(n)
+        return {
+            "lfo": (t_s, s),
+            "allpass_coef": (t_s, p),
+            "break_hz": (t_s, break_frequency_hz(p, self.sample_rate)),
+        }

@@ -1,0 +1,1 @@
+"""Learnable controllers that drive the effects in `zoo.effects` (e.g. the phaser LFO)."""
