@@ -5,6 +5,17 @@ layer and a frequency-sampling twin, selected by ``method``.
 """
 
 from .base import Effect, check_audio
+from .compressor import (
+    AttackReleaseFunction,
+    Compressor,
+    attack_release_smoother,
+    coef_to_ms,
+    compressor,
+    gain_computer,
+    ms_to_coef,
+    one_pole_fs,
+    rms_detector,
+)
 from .phaser import PHASER_METHODS, Phaser, allpass_cascade_exact, allpass_polynomials, phaser, phaser_response
 from .synth import LSTMSynth, SynthModel, SynthVoice
 
@@ -17,6 +28,15 @@ __all__ = [
     "phaser_response",
     "allpass_cascade_exact",
     "allpass_polynomials",
+    "Compressor",
+    "compressor",
+    "ms_to_coef",
+    "coef_to_ms",
+    "attack_release_smoother",
+    "one_pole_fs",
+    "gain_computer",
+    "rms_detector",
+    "AttackReleaseFunction",
     "SynthVoice",
     "SynthModel",
     "LSTMSynth",

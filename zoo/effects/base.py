@@ -88,6 +88,35 @@ class Effect(nn.Module):
         """The global parameters in physical units (e.g. ``{"ratio": 4.0, "attack_ms": 3.1}``)."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ streaming
+    def process_block(self, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """Process one block of a longer signal, carrying ``state`` between blocks.
+
+        Concatenating the outputs of consecutive blocks equals one pass over the whole signal.
+        ``state`` is None for the first block. Effects that can stream override this.
+
+        Shape:
+            x: (B, C, T_block) -> (B, C, T_block)
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support block processing")
+
+    @property
+    def supports_streaming(self) -> bool:
+        return type(self).process_block is not Effect.process_block
+
+    def reset_stream(self) -> None:
+        """Forget the state of `stream` (start a new signal)."""
+        self.__dict__["_stream_state"] = None
+
+    def stream(self, block: Tensor) -> Tensor:
+        """Stateful block processing: ``effect.stream(b1); effect.stream(b2); ...`` equals one pass.
+
+        Call `reset_stream` before a new signal. Blocks may have any length.
+        """
+        y, state = self.process_block(check_audio(block, "block"), self.__dict__.get("_stream_state"))
+        self.__dict__["_stream_state"] = state
+        return y
+
     # ------------------------------------------------------------------ hub (see zoo.hub)
     def save_pretrained(self, directory: str, **card: Any) -> str:
         """Write config.json + model.safetensors (+ README.md card) to ``directory``. See `zoo.hub`."""
