@@ -5,10 +5,10 @@ Subcommands (one function each; add a new one with a ``_register_<name>`` functi
 
     zoo train -c recipes/phaser/pedalboard.yaml [LightningCLI options...]
     zoo train -c recipes/phaser/pedalboard.yaml --print_config
-    zoo list                      # TODO(lead): list checkpoints/recipes
-    zoo apply ...                 # TODO(lead): run a checkpoint on an audio file
-    zoo push ...                  # TODO(lead): upload a checkpoint to the Hugging Face Hub
-    zoo demo ...                  # TODO(lead): launch the demo
+    zoo list                                  # effects and shipped checkpoints
+    zoo apply phaser-pedalboard in.wav out.wav # any length, block by block
+    zoo push checkpoints/phaser-pedalboard user/repo
+    zoo demo                                  # every pretrained effect on a generated clip
 
 ``zoo train`` forwards every argument after ``train`` verbatim to `zoo.lightning.cli.ZooCLI`
 (LightningCLI's ``fit``), so ``zoo train --help`` shows the full training options. The same runs
@@ -50,40 +50,88 @@ def _train(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
-# list / apply / push / demo: placeholders for the lead (keep one function pair per subcommand)
+# list / apply / push / demo (implemented in zoo.commands and zoo.demo)
 # --------------------------------------------------------------------------------------------------
 
 
 def _register_list(subparsers: argparse._SubParsersAction) -> None:
-    # TODO(lead): `zoo list` - list checkpoints/ (and recipes/).
-    parser = subparsers.add_parser("list", help="list available checkpoints (not implemented yet)")
-    parser.set_defaults(func=_not_implemented("list"))
+    parser = subparsers.add_parser("list", help="list the effects and the shipped checkpoints")
+    parser.set_defaults(func=_list)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from zoo.commands import list_command
+
+    print(list_command())
+    return 0
 
 
 def _register_apply(subparsers: argparse._SubParsersAction) -> None:
-    # TODO(lead): `zoo apply <checkpoint> <input.wav> <output.wav>` - run an effect on a file.
-    parser = subparsers.add_parser("apply", help="apply a checkpoint to an audio file (not implemented yet)")
-    parser.set_defaults(func=_not_implemented("apply"))
+    parser = subparsers.add_parser(
+        "apply",
+        help="run an effect over an audio file of any length (block by block, state carried)",
+        description="zoo apply phaser-pedalboard in.wav out.wav",
+    )
+    parser.add_argument("effect", help="checkpoint name (zoo list), checkpoint folder, Hub repo id, or effect name")
+    parser.add_argument("input", help="input audio file (wav, flac, ...)")
+    parser.add_argument("output", help="output audio file")
+    parser.add_argument("--block-size", type=int, default=65536, help="frames per block (default 65536)")
+    parser.add_argument("--method", default=None, help="implementation override (e.g. td_regrouped)")
+    parser.add_argument("--resample", action="store_true", help="resample when the file's rate differs from the effect's")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_apply)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from zoo.commands import apply_command
+
+    try:
+        info = apply_command(
+            args.effect, args.input, args.output, block_size=args.block_size, method=args.method,
+            resample=args.resample, progress=not args.no_progress,
+        )
+    except (ValueError, FileNotFoundError, OSError) as error:
+        print(f"zoo apply: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: {info['frames']} frames, {info['channels']} ch, {info['sample_rate']} Hz "
+          f"in {info['seconds']:.2f} s")
+    return 0
 
 
 def _register_push(subparsers: argparse._SubParsersAction) -> None:
-    # TODO(lead): `zoo push <checkpoint dir> <repo id>` - upload to the Hugging Face Hub (zoo.hub).
-    parser = subparsers.add_parser("push", help="push a checkpoint to the Hugging Face Hub (not implemented yet)")
-    parser.set_defaults(func=_not_implemented("push"))
+    parser = subparsers.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
+    parser.add_argument("checkpoint", help="checkpoint name or folder (config.json + model.safetensors + README.md)")
+    parser.add_argument("repo_id", help="Hub repo id, e.g. user/phaser-pedalboard")
+    parser.add_argument("--token", default=None, help="Hub token (default: the logged-in token / HF_TOKEN)")
+    parser.add_argument("--private", action="store_true", help="create the repo private")
+    parser.add_argument("--revision", default=None, help="branch to push to")
+    parser.set_defaults(func=_push)
+
+
+def _push(args: argparse.Namespace) -> int:
+    from zoo.commands import push_command
+
+    url = push_command(args.checkpoint, args.repo_id, token=args.token, private=args.private or None,
+                       revision=args.revision)
+    print(url)
+    return 0
 
 
 def _register_demo(subparsers: argparse._SubParsersAction) -> None:
-    # TODO(lead): `zoo demo` - interactive demo.
-    parser = subparsers.add_parser("demo", help="run the demo (not implemented yet)")
-    parser.set_defaults(func=_not_implemented("demo"))
+    parser = subparsers.add_parser("demo", help="run every pretrained effect on a generated clip (wavs + PNG + table)")
+    parser.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    parser.add_argument("--duration", type=float, default=4.0, help="clip length in seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=_demo)
 
 
-def _not_implemented(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"zoo {name}: not implemented yet", file=sys.stderr)
-        return 2
+def _demo(args: argparse.Namespace) -> int:
+    from zoo.demo import format_table, run_demo
 
-    return run
+    rows = run_demo(args.out, duration_s=args.duration, seed=args.seed)
+    print(format_table(rows))
+    print(f"\nwrote {args.out}/demo.png and the wavs")
+    return 0
 
 
 _REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
