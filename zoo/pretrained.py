@@ -28,6 +28,27 @@ from . import hub
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes" / "pretrained"
 PRETRAINED = ("phaser-pedalboard", "compressor-pedalboard", "synth-ladder303")
 
+#: what a reader of each card should know about its numbers
+NOTES = {
+    "phaser-pedalboard": (
+        "pedalboard's phaser (JUCE) is not our phaser's structure: JUCE sweeps its all-pass stages "
+        "with a sine LFO in its own way and mixes dry and wet, so the learned LFO and gains are the "
+        "best fit of our model, not JUCE's settings. The test split is the training segment plus the "
+        "audio that follows it (the LFO phase stays aligned), as in the paper."
+    ),
+    "compressor-pedalboard": (
+        "pedalboard's compressor (JUCE) uses its own level detector and ballistics, so the learned "
+        "threshold, ratio and times are those of the Zoelzer compressor that best matches it, not "
+        "JUCE's settings (the targets were rendered with threshold -24 dB, ratio 4, attack 5 ms, "
+        "release 100 ms). The test split is the last 20 % of the clip, unseen in training."
+    ),
+    "synth-ladder303": (
+        "The paper's metric for the synth is the multi-resolution STFT distance (MSS, auraloss). ESR "
+        "compares waveforms sample by sample and is not meaningful for a re-synthesised oscillator "
+        "whose phase is free; it is reported for completeness. Test notes are held out (60/20/20 split)."
+    ),
+}
+
 
 def instantiate(spec: Mapping[str, Any]) -> Any:
     """Build ``{"class_path": "pkg.mod.Class", "init_args": {...}}`` (nested specs included)."""
@@ -131,6 +152,8 @@ All-pole Filters for Time-varying Audio Systems*, DAFx 2024), method `{effect_sp
 |---|---|
 {metric_rows}
 
+{NOTES.get(name, "")}
+
 **Learned parameters:**
 
 | parameter | value |
@@ -182,6 +205,16 @@ def build(name: str, *, out_root: str | Path | None = None, max_steps: int | Non
     return out
 
 
+def write_card(folder: str | Path) -> None:
+    """Re-render a checkpoint's README.md from its config.json and recipe (no training)."""
+    folder = Path(folder)
+    config = hub.read_config(folder)
+    card = config["card"]
+    name = folder.name
+    text = _card(name, read_recipe(name), card["test_metrics"], card["learned_parameters"], card["train_seconds"], card["data"])
+    (folder / hub.CARD_NAME).write_text(text)
+
+
 def evaluate_checkpoint(folder: str | Path) -> dict[str, float]:
     """Recompute a checkpoint's test metrics from its folder (config.json + model.safetensors)."""
     config = hub.read_config(folder)
@@ -199,11 +232,15 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--max-steps", type=int, default=None, help="override the recipe's length (smoke runs)")
     e = sub.add_parser("evaluate", help="recompute a checkpoint folder's test metrics")
     e.add_argument("folder")
+    c = sub.add_parser("card", help="re-render a checkpoint folder's README.md card")
+    c.add_argument("folder")
     args = parser.parse_args(argv)
     if args.command == "build":
         for name in args.names:
             out = build(name, out_root=args.out, max_steps=args.max_steps)
             print(f"{name}: wrote {out}  {json.loads((out / hub.CONFIG_NAME).read_text())['card']['test_metrics']}")
+    elif args.command == "card":
+        write_card(args.folder)
     else:
         print(json.dumps(evaluate_checkpoint(args.folder), indent=2))
 
