@@ -710,6 +710,9 @@ class Compressor(Effect):
     Shape:
         - input (B, C, T) -> output (B, C, T).
 
+    Block streaming (`process_block`, `Effect.stream`) equals one `forward` pass for ``"td"``;
+    ``"fs"`` raises (switch ``method`` to ``"td"`` for streaming).
+
     Raises:
         ValueError: an initial value out of range.
 
@@ -823,13 +826,56 @@ class Compressor(Effect):
         check_audio(x)
         return self._run(x, zi)
 
-    def _run(self, x: Tensor, zi: Tensor | None = None, *, return_gain: bool = False):
+    def _run(self, x: Tensor, zi: Tensor | None = None, *, return_zf: bool = False, return_gain: bool = False):
         return _compress(
             x, self.threshold_db, self.ratio, self.attack_coef, self.release_coef, self.rms_coef,
             self.makeup_gain_db, zi, knee_db=self.knee_db, expander_threshold_db=self.expander_threshold_db,
             expander_ratio=self.expander_ratio, limiter_threshold_db=self.limiter_threshold_db,
-            link_channels=True, method=self.method, return_zf=False, eps=1e-10, return_gain=return_gain,
+            link_channels=True, method=self.method, return_zf=return_zf, eps=1e-10, return_gain=return_gain,
         )
+
+    def process_block(self, x: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
+        r"""Process one block of a longer signal; consecutive blocks equal one `forward` pass.
+
+        Exact for ``"td"``: every stage is causal and sample by sample, so the state is just the
+        detector's x_rms(n-1) and the smoother's :math:`\hat g(n-1)` at the end of the block (the
+        ``zi``/``zf`` of `compressor`). Use `Effect.stream` for the stateful form. The state keeps
+        the autograd graph of the blocks before it; for long streams run under
+        ``torch.inference_mode()`` (or detach it).
+
+        Args:
+            x: the next block of the input audio, (B, C, T_block), any T_block >= 0.
+            state: None for the first block (x_rms(-1) = 0, :math:`\hat g(-1)` = 1), then the state
+                returned for the previous block: (B, 2) = [x_rms(n-1), g_hat(n-1)].
+
+        Shape:
+            x: (B, C, T_block) -> (B, C, T_block); state: (B, 2).
+
+        Returns:
+            (y, state): the output block (dtype as `forward`) and the state for the next block.
+
+        Raises:
+            ValueError: ``method`` is ``"fs"`` (its FFT smoother spans the whole signal and wraps
+                around, so it is not causal block-wise; set ``method = "td"``, which the FS-trained
+                parameters also drive), or ``state`` is not (B, 2) for this block's B.
+        """
+        check_audio(x)
+        if self.method != "td":
+            raise ValueError(
+                f"Unexpected value for `method`: block streaming needs the time-domain method 'td', "
+                f"found {self.method!r} (its FFT smoother spans the whole signal and wraps around, so it "
+                f"is not causal block-wise); set `effect.method = 'td'` first"
+            )
+        if state is not None and (not isinstance(state, Tensor) or tuple(state.shape) != (x.shape[0], 2)):
+            found = tuple(state.shape) if isinstance(state, Tensor) else type(state).__name__
+            raise ValueError(
+                f"Unexpected shape for `state`: expected ({x.shape[0]}, 2) = [x_rms(n-1), g_hat(n-1)] for a "
+                f"block of batch size {x.shape[0]}, found {found}; call `reset_stream()` (or pass "
+                f"state=None) to start a new signal"
+            )
+        if x.shape[-1] == 0:
+            return x.to(_result_dtype(x, self.threshold_db)[1]), state
+        return self._run(x, state, return_zf=True)
 
     def forward_batch(self, batch: Mapping[str, Tensor]) -> Tensor:
         """``self(batch["input"])``."""

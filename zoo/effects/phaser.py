@@ -65,7 +65,7 @@ from ..filters import (
     lfilter,
     num_frames,
 )
-from ..models.lfo import LFOController, break_frequency_hz
+from ..models.lfo import LFOController, allpass_coefficient, break_frequency_hz
 from .base import Effect, check_audio
 
 __all__ = [
@@ -99,8 +99,13 @@ def allpass_polynomials(p: Tensor, num_stages: int = 4) -> tuple[Tensor, Tensor]
     """
     _check_stages(num_stages)
     k = num_stages
-    num = torch.stack([math.comb(k, j) * (-1) ** j * p ** (k - j) for j in range(k + 1)], dim=-1)
-    den = torch.stack([math.comb(k, j) * (-p) ** j for j in range(k + 1)], dim=-1)
+    # Powers as repeated products, not `p ** j`: elementwise products round the same way whatever
+    # the vectorisation, so a block of a stream gets the same bits as one pass (`Phaser.process_block`).
+    powers = [torch.ones_like(p), p]
+    for _ in range(2, k + 1):
+        powers.append(powers[-1] * p)
+    num = torch.stack([math.comb(k, j) * (-1) ** j * powers[k - j] for j in range(k + 1)], dim=-1)
+    den = torch.stack([math.comb(k, j) * (-1) ** j * powers[j] for j in range(k + 1)], dim=-1)
     return den, num
 
 
@@ -337,6 +342,52 @@ def phaser(
         )
         return fs_filter(x, None, None, hop, 4 * hop, response=response.unsqueeze(1))
 
+    return _phaser_td(x, p, g1, g2, biquad_b, biquad_a, method=method, num_stages=num_stages)
+
+
+def _phaser_td(
+    x: Tensor,
+    p: Tensor,
+    g1: Tensor,
+    g2: Tensor,
+    biquad_b: Tensor,
+    biquad_a: Tensor,
+    *,
+    method: str,
+    num_stages: int,
+    p_past: Tensor | None = None,
+    zi: dict[str, Tensor] | None = None,
+    return_zf: bool = False,
+) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+    """The TD methods of `phaser` on checked arguments of one dtype, optionally started from a state.
+
+    Args:
+        x: (B, C, T). p: audio-rate all-pass coefficient, (B', T). g1, g2: (B',).
+        biquad_b: (B', 3). biquad_a: (B', 2) without a0 = 1.
+        method: ``"td_exact"`` or ``"td_regrouped"``.
+        num_stages: K.
+        p_past: (B', K), p[-K], ..., p[-1] (oldest first): ``"td_exact"``'s coefficients at sample n
+            depend on p[n-K .. n]. Default None: the signal starts here (p before sample 0 is taken
+            as p[0], the convention of `allpass_cascade_exact`). Ignored by ``"td_regrouped"``.
+        zi: the filter states returned (as ``zf``) for the previous block; None (default) = zeros,
+            a signal at rest. Keys: ``"loop"`` (B, C, 2K), ``"stage0"`` .. ``"stage{K-1}"`` (B, C, 2)
+            and ``"biquad"`` (B, C, 4) for ``"td_exact"``; ``"filter"`` (B, C, 2K + 4) for
+            ``"td_regrouped"``. Each is an `lfilter` direct-form-I state (past inputs, then past
+            outputs, newest first).
+        return_zf: also return the final states, in the layout of ``zi``.
+
+    Returns:
+        y (B, C, T), or (y, zf) when ``return_zf``.
+    """
+    zi = {} if zi is None else zi
+    zf: dict[str, Tensor] = {}
+
+    def run(name: str, b: Tensor, a: Tensor, signal: Tensor) -> Tensor:
+        out = lfilter(b, a, signal, zi.get(name), return_zf=return_zf)
+        if return_zf:
+            out, zf[name] = out
+        return out
+
     g1_c, g2_c = g1[:, None, None], g2[:, None, None]  # (B', 1, 1): broadcast with (B, C, T)
     bq_b, bq_a = biquad_b[:, None, :], biquad_a[:, None, :]  # (B', 1, 3), (B', 1, 2): time-invariant
     p_c = p[:, None, :]  # (B', 1, T)
@@ -348,21 +399,28 @@ def phaser(
         b_tot = _polymul_invariant(f, bq_b)  # (B', 1, T, K+3)
         a_tot = _polymul_invariant(e, a_bq)
         lead = a_tot[..., :1]  # 1 - g2 p^K > 0
-        return lfilter(b_tot / lead, a_tot[..., 1:] / lead, x)
+        y = run("filter", b_tot / lead, a_tot[..., 1:] / lead, x)
+        return (y, zf) if return_zf else y
 
     # td_exact
-    den, num = allpass_cascade_exact(p_c, num_stages)
-    den, num = den.to(dtype), num.to(dtype)
+    if p_past is None:
+        den, num = allpass_cascade_exact(p_c, num_stages)
+    else:  # the first K coefficients need p before the block: compute on [p_past, p], drop K
+        p_ext = torch.cat([p_past.to(p.dtype).expand(p.shape[0], num_stages), p], dim=-1)[:, None, :]
+        den, num = allpass_cascade_exact(p_ext, num_stages)
+        den, num = den[..., num_stages:, :], num[..., num_stages:, :]
+    den, num = den.to(x.dtype), num.to(x.dtype)
     e = den - g2_c[..., None] * num
     lead = e[..., :1]  # 1 - g2 p[n]^K
     # (D - g2 N) r = g2 N x with r = u - x: the loop signal u, exactly, without a delay-free loop.
-    u = x + lfilter(g2_c[..., None] * num / lead, e[..., 1:] / lead, x)
+    u = x + run("loop", g2_c[..., None] * num / lead, e[..., 1:] / lead, x)
     y = u
     b_stage = torch.stack([p_c, -torch.ones_like(p_c)], dim=-1)  # p[n] x[n] - x[n-1]
     a_stage = -p_c.unsqueeze(-1)  # y[n] = v[n] + p[n] y[n-1]
-    for _ in range(num_stages):
-        y = lfilter(b_stage, a_stage, y)
-    return lfilter(bq_b, bq_a, g1_c * x + y)
+    for k in range(num_stages):
+        y = run(f"stage{k}", b_stage, a_stage, y)
+    y = run("biquad", bq_b, bq_a, g1_c * x + y)
+    return (y, zf) if return_zf else y
 
 
 def _polymul_invariant(c: Tensor, q: Tensor) -> Tensor:
@@ -410,6 +468,9 @@ class Phaser(Effect):
 
     Shape:
         forward: (B, C, T) -> (B, C, T); the same LFO (starting at phase phi at sample 0) for all.
+
+    Block streaming (`process_block`, `Effect.stream`) equals one `forward` pass for the TD methods;
+    ``"fs"`` raises (switch ``method`` to a TD method for streaming).
 
     Raises:
         ValueError: an argument outside its range.
@@ -487,6 +548,115 @@ class Phaser(Effect):
     def forward_batch(self, batch) -> Tensor:
         """``self(batch["input"])``: (B, C, T) -> (B, C, T)."""
         return self(batch["input"])
+
+    # ------------------------------------------------------------------ streaming
+    def allpass_frames_from(self, first_frame: int, count: int) -> Tensor:
+        r"""p(m) for the absolute frames m = first_frame .. first_frame + count - 1, (count,).
+
+        The same computation as `allpass_frames` (`LFOController`), started at frame ``first_frame``
+        instead of 0, so that a block far into a stream gets the LFO phase and the damping
+        exp(-sigma^2 m / F_c) of its absolute frames m, at a cost independent of m.
+        ``allpass_frames_from(0, F)`` equals ``allpass_frames(F)``.
+
+        Args:
+            first_frame: first absolute frame index (>= 0); frame m sits at sample m * hop.
+            count: number of frames (>= 1).
+        """
+        if first_frame < 0 or count < 1:
+            raise ValueError(
+                f"Unexpected frame range: expected first_frame >= 0 and count >= 1, found "
+                f"{first_frame} and {count}"
+            )
+        lfo, osc = self.lfo, self.lfo.oscillator
+        m = torch.arange(first_frame, first_frame + count, dtype=osc.log_rate.dtype, device=osc.log_rate.device)
+        t_s = m / self.control_rate_hz
+        # As `DampedOscillator.forward` and `LFOController.forward`, op for op.
+        s = torch.exp(-osc.sigma.square() * t_s) * torch.cos(2.0 * math.pi * osc.rate_hz * t_s + osc.phase)
+        d = lfo.bias + lfo.depth * 0.5 * (1.0 + lfo.mlp(s))
+        return allpass_coefficient(d)
+
+    def allpass_samples_from(self, first_sample: int, num_samples: int) -> Tensor:
+        """Audio-rate p[n] for n = first_sample .. first_sample + num_samples - 1, (T,).
+
+        Equal to ``allpass_trajectory(first_sample + num_samples)[first_sample:]``, computed from
+        the (at most ``num_samples // hop + 2``) frames around the range only.
+        """
+        first_frame = first_sample // self.hop
+        lead_in = first_sample - first_frame * self.hop  # samples from frame first_frame to first_sample
+        length = lead_in + num_samples
+        frames = self.allpass_frames_from(first_frame, num_frames(length, self.hop))
+        return interpolate_controls(frames[:, None], self.hop, length)[lead_in:, 0]
+
+    def process_block(self, x: Tensor, state: dict | None) -> tuple[Tensor, dict]:
+        r"""Process one block of a longer signal; consecutive blocks equal one `forward` pass.
+
+        Exact for the TD methods (up to rounding): the state carries the absolute sample offset
+        (so the LFO, interpolated between frames at m * hop, is evaluated at the block's absolute
+        times, for blocks of any length), the last K values of p[n] (``"td_exact"``'s coefficients
+        at n depend on p[n-K .. n], see `allpass_cascade_exact`), and every filter state: the loop
+        filter, the K stages and the biquad for ``"td_exact"``, the one pole-zero filter of order
+        K + 2 for ``"td_regrouped"``. Use `Effect.stream` for the stateful form.
+
+        The state keeps the autograd graph of the blocks before it (so gradients through several
+        blocks are exact); for long streams run under ``torch.inference_mode()`` (or detach it).
+
+        Args:
+            x: the next block of the input audio, (B, C, T_block), any T_block >= 0.
+            state: None for the first block, then the state returned for the previous block (a
+                dict: ``"method"``, ``"offset"`` (samples so far), ``"shape"`` (B, C),
+                ``"p_past"`` (1, K) and ``"filters"``, the `lfilter` states; treat it as opaque).
+
+        Shape:
+            x: (B, C, T_block) -> (B, C, T_block).
+
+        Returns:
+            (y, state): the output block, in the promoted dtype of ``x`` and the parameters, and
+            the state for the next block.
+
+        Raises:
+            ValueError: ``method`` is ``"fs"`` (its frames span block boundaries; switch to a TD
+                method, which the FS-trained parameters also drive), ``state`` comes from another
+                method, or the block's (B, C) differs from the stream's.
+        """
+        x = check_audio(x)
+        if self.method == "fs":
+            raise ValueError(
+                "Unexpected value for `method`: block streaming needs a time-domain method "
+                "('td_exact' or 'td_regrouped'), found 'fs' (its STFT frames span block boundaries, "
+                "so it is not causal block-wise); set `effect.method = 'td_exact'` first"
+            )
+        n_batch, n_channels, n_block = x.shape
+        if state is None:
+            state = {"method": self.method, "offset": 0, "shape": (n_batch, n_channels), "p_past": None, "filters": None}
+        elif state.get("method") != self.method:
+            raise ValueError(
+                f"Unexpected `state`: it was made by method {state.get('method')!r}, but `method` is "
+                f"{self.method!r}; call `reset_stream()` (or pass state=None) to start a new signal"
+            )
+        elif tuple(state["shape"]) != (n_batch, n_channels):
+            raise ValueError(
+                f"Unexpected shape for `x`: the stream has (B, C) = {tuple(state['shape'])}, found "
+                f"{(n_batch, n_channels)}; call `reset_stream()` (or pass state=None) to start a new signal"
+            )
+        dtype = torch.promote_types(x.dtype, self.g1.dtype)
+        if n_block == 0:
+            return x.to(dtype), state
+        p = self.allpass_samples_from(state["offset"], n_block).to(dtype)[None]  # (1, T_block)
+        y, filters = _phaser_td(
+            x.to(dtype), p, self.g1.to(dtype).reshape(1), self.g2.to(dtype).reshape(1),
+            self.biquad_b.to(dtype).reshape(1, 3), self.biquad_a.to(dtype).reshape(1, 2),
+            method=self.method, num_stages=self.num_stages, p_past=state["p_past"], zi=state["filters"],
+            return_zf=True,
+        )
+        past = p[:, :1].expand(1, self.num_stages) if state["p_past"] is None else state["p_past"].to(dtype)
+        new_state = {
+            "method": self.method,
+            "offset": state["offset"] + n_block,
+            "shape": (n_batch, n_channels),
+            "p_past": torch.cat([past, p], dim=-1)[:, -self.num_stages :],
+            "filters": filters,
+        }
+        return y, new_state
 
     @torch.no_grad()
     def learned_parameters(self) -> dict[str, float]:
