@@ -31,13 +31,20 @@ on CPU tensors, so CI without a GPU tests the kernel logic itself. numba-cuda wo
 CPU but is a separate, version-sensitive dependency with slower per-thread code; a
 ``torch.utils.cpp_extension`` JIT build needs nvcc and a host compiler on the user's machine.
 
-Numerics: float32 input is accumulated in float32 by default; pass ``accumulate_dtype=torch.float64``
-to accumulate (and keep the chunk maps) in float64 while reading and writing float32. See
-docs/gpu.md for the error growth over T for poles near the unit circle.
+Numerics. The per-sample passes run in the input's precision, but by default the chunk maps and
+the carry across chunks run in float64 even for float32 data. The reason: with (nearly) constant
+coefficients every chunk map is rounded the same way, so in float32 the carry sees one systematic
+perturbation of the chunk-level pole, and the output error grows like eps / (1 - |pole|) instead of
+the random-walk growth of a sequential loop (measured at T = 2^20, M = 2, |pole| = 0.9999: 6e-4 for
+all-float32 maps vs 6e-6 with float64 maps vs 1.4e-5 for a sequential float32 loop). The float64
+work is M (M + 1) multiply-adds per sample in pass 1 and a tiny carry, cheap on H100/H200-class
+FP64 units; ``accumulate_dtype=torch.float32`` opts out (for GPUs with slow FP64), and
+``accumulate_dtype=torch.float64`` computes everything in float64 while reading and writing float32.
+docs/gpu.md has the full table of error against T and pole radius.
 
-Complex dtypes are not supported here: Triton has no complex type, so each product would have to be
-spelled out on real and imaginary parts in every kernel. `zoo.filters` keeps complex on its other
-paths.
+Complex data (complex64/complex128) runs through the same kernels: Triton has no complex type, so
+complex tensors are passed as interleaved (re, im) float views and every value inside the kernels is
+a (re, im) pair; three small helpers (load, store, multiply-add) are the only code that knows it.
 """
 
 from __future__ import annotations
@@ -60,13 +67,15 @@ __all__ = [
 ]
 
 _SUPPORTED = (torch.float32, torch.float64, torch.complex64, torch.complex128)
-# Lanes (independent (row, chunk) pairs) to aim for: enough to fill an H100/H200 several times over.
-_TARGET_LANES = 32768
+# Lanes (independent (row, chunk) pairs) to aim for: 132 SMs x ~500 threads on an H100.
+_TARGET_LANES = 65536
 _MIN_CHUNK = 16
 _MAX_CHUNK = 1024
 # Group size of the hierarchical carry, and the longest chain walked sequentially by one lane.
 _GROUP = 32
 _SEQUENTIAL_MAX = 64
+# The carry kernels load the next chunk map ahead while an M x M map takes at most this many bytes.
+_PREFETCH_BYTES = 512
 
 
 @lru_cache(maxsize=None)
@@ -94,7 +103,7 @@ def interpreter_enabled() -> bool:
 
 
 @lru_cache(maxsize=2)
-def _kernels(interpret: bool) -> tuple[dict, dict]:
+def _kernels(interpret: bool) -> tuple[dict, dict, dict]:
     # Triton fixes compiled-vs-interpreted when a kernel is decorated, so decorate once per mode.
     del interpret  # the cache key; triton.jit reads the same environment variable itself
     from zoo.filters.kernels import triton_scan_kernels
@@ -106,18 +115,23 @@ def _next_pow2(value: int) -> int:
     return 1 if value <= 1 else 1 << (value - 1).bit_length()
 
 
-def choose_chunk_size(n_rows: int, n_time: int) -> int:
+def choose_chunk_size(n_rows: int, n_time: int, order: int = 1) -> int:
     """Default chunk length C: enough (row, chunk) lanes to fill the GPU, within [16, 1024].
+
+    Chunks are at least 8 M long, so that the chunk maps (M^2 + M values per chunk, written once and
+    read twice) stay a small fraction of the memory traffic of x and a.
 
     Args:
         n_rows: number of independent rows N.
         n_time: signal length T.
+        order: filter order M.
 
     Returns:
         A power of two.
     """
     wanted = math.ceil(max(n_rows, 1) * max(n_time, 1) / _TARGET_LANES)
-    return int(min(max(_next_pow2(wanted), _MIN_CHUNK), _MAX_CHUNK))
+    floor = max(_MIN_CHUNK, _next_pow2(8 * order))
+    return int(min(max(_next_pow2(wanted), floor), _MAX_CHUNK))
 
 
 def _lanes_per_program(order: int) -> int:
@@ -125,10 +139,10 @@ def _lanes_per_program(order: int) -> int:
     return 128 if order <= 8 else 64
 
 
-def _column_block(order: int, work_dtype: torch.dtype) -> int:
-    # Columns of an M x M map held per lane: about 64 32-bit registers' worth of matrix entries.
-    budget = 256 // work_dtype.itemsize
-    return max(1, min(order, budget // order))
+def _column_block(order: int, work_dtype: torch.dtype, budget_bytes: int = 256) -> int:
+    # Columns of an M x M map held per lane: `budget_bytes` of registers for its entries (256 bytes:
+    # 64 float32). The compose kernel also holds a row of phi and v, so it gets half.
+    return max(1, min(order, budget_bytes // work_dtype.itemsize // order))
 
 
 def _unroll(order: int, chunk: int) -> int:
@@ -137,11 +151,17 @@ def _unroll(order: int, chunk: int) -> int:
     return min(1 << (steps.bit_length() - 1), chunk)
 
 
-def _resolve_acc(dtype: torch.dtype, accumulate_dtype: torch.dtype | None) -> torch.dtype:
-    """The real precision of the arithmetic: float32 or float64 (complex data: per component)."""
+def _resolve_acc(
+    dtype: torch.dtype, accumulate_dtype: torch.dtype | None
+) -> tuple[torch.dtype, torch.dtype]:
+    """Real precisions of (the per-sample passes, the chunk maps and carry) for `accumulate_dtype`.
+
+    None: the input's precision per sample, float64 for the maps and the carry (see module doc).
+    float32 / float64 (or complex64 / complex128): that precision everywhere.
+    """
     own = dtype.to_real() if dtype.is_complex else dtype
     if accumulate_dtype is None:
-        return own
+        return own, torch.float64
     if accumulate_dtype not in _SUPPORTED:
         raise TypeError(
             f"Unexpected `accumulate_dtype`: expected torch.float32, torch.float64 or None, "
@@ -150,7 +170,7 @@ def _resolve_acc(dtype: torch.dtype, accumulate_dtype: torch.dtype | None) -> to
     acc = accumulate_dtype.to_real() if accumulate_dtype.is_complex else accumulate_dtype
     if acc == torch.float32 and own == torch.float64:
         raise ValueError("Unexpected `accumulate_dtype`: float32 accumulation of float64 input loses precision")
-    return acc
+    return acc, acc
 
 
 def _check_signal(name: str, sig: Tensor) -> None:
@@ -185,7 +205,9 @@ def _check_coefficients(name: str, coef: Tensor, sig: Tensor, sig_name: str) -> 
 
 def _check_same(name: str, tensor: Tensor, ref: Tensor, ref_name: str) -> None:
     if tensor.dtype != ref.dtype:
-        raise TypeError(f"Unexpected dtype for `{name}`: expected {ref.dtype} (that of `{ref_name}`), found {tensor.dtype}")
+        raise TypeError(
+            f"Unexpected dtype for `{name}`: expected {ref.dtype} (that of `{ref_name}`), found {tensor.dtype}"
+        )
     if tensor.device != ref.device:
         raise ValueError(
             f"Unexpected device for `{name}`: expected {ref.device} (that of `{ref_name}`), found {tensor.device}"
@@ -215,8 +237,10 @@ def _affine_scan(phi: Tensor, w: Tensor, s0: Tensor, launch: dict) -> Tensor:
     Shapes: phi (N, K, M, M), w (N, K, M), s0 (N, M) -> (N, K, M). Groups of _GROUP maps are composed
     in parallel, the group-level recurrence is solved recursively, then each group walks its maps.
     """
-    kern, common = launch["kernels"], launch["common"]
     n_rows, n_items, order = w.shape
+    kern, common = launch["kernels"], {**launch["common"], **launch["carry_helpers"]}
+    # Prefetching the next map doubles its registers: only while a map is small.
+    common["PREFETCH"] = order * order * w.dtype.itemsize <= _PREFETCH_BYTES
     block = _lanes_per_program(order)
     states = torch.empty_like(w)
     if n_items <= _SEQUENTIAL_MAX:
@@ -230,12 +254,12 @@ def _affine_scan(phi: Tensor, w: Tensor, s0: Tensor, launch: dict) -> Tensor:
         nb = launch["column_block"]
         grid = (math.ceil(n_lanes / block), math.ceil(order / nb))
         kern["affine_compose"][grid](
-            *map(_real_view, (phi, w, mat, vec)), n_items, n_groups, n_lanes, GROUP=group, NB=nb, BLOCK=block, **common
+            *map(_real_view, (phi, w, mat, vec)), n_items, group, n_groups, n_lanes, NB=nb, BLOCK=block, **common
         )
         starts = _affine_scan(mat, vec, s0, launch)
     n_lanes = n_rows * n_groups
     kern["affine_expand"][(math.ceil(n_lanes / block),)](
-        *map(_real_view, (phi, w, starts, states)), n_items, n_groups, n_lanes, GROUP=group, BLOCK=block, **common
+        *map(_real_view, (phi, w, starts, states)), n_items, group, n_groups, n_lanes, BLOCK=block, **common
     )
     return states
 
@@ -253,29 +277,54 @@ def _run(
     *,
     reverse: bool,
     neg_a: bool,
-    acc_dtype: torch.dtype,
+    precision: tuple[torch.dtype, torch.dtype],
     chunk_size: int | None,
 ) -> Tensor:
     n_rows, n_time = x.shape
     order = a.shape[-1]
-    y = torch.empty_like(x)
+    x = x.contiguous()
+    a = a.contiguous()
+    y = torch.empty_like(x, memory_format=torch.contiguous_format)
     if n_rows == 0 or n_time == 0:
         return y
     if order == 0:
         return y.copy_(x)
-    kernels, helpers = _kernels(interpreter_enabled())
-    chunk = choose_chunk_size(n_rows, n_time) if chunk_size is None else chunk_size
+    if x.is_cuda:  # Triton launches on the current device: make it the data's
+        with torch.cuda.device(x.device):
+            return _launch(x, a, s0, y, reverse=reverse, neg_a=neg_a, precision=precision, chunk_size=chunk_size)
+    return _launch(x, a, s0, y, reverse=reverse, neg_a=neg_a, precision=precision, chunk_size=chunk_size)
+
+
+def _launch(
+    x: Tensor,
+    a: Tensor,
+    s0: Tensor | None,
+    y: Tensor,
+    *,
+    reverse: bool,
+    neg_a: bool,
+    precision: tuple[torch.dtype, torch.dtype],
+    chunk_size: int | None,
+) -> Tensor:
+    """The three passes on contiguous (N, T) x, a and an output y; returns y."""
+    n_rows, n_time = x.shape
+    order = a.shape[-1]
+    kernels, helpers, carry_helpers = _kernels(interpreter_enabled())
+    chunk = choose_chunk_size(n_rows, n_time, order) if chunk_size is None else chunk_size
     n_chunks = math.ceil(n_time / chunk)
     n_lanes = n_rows * n_chunks
     block = _lanes_per_program(order)
-    # Workspace (chunk maps and states) in the accumulation precision, complex if the data is.
-    work_dtype = acc_dtype.to_complex() if x.is_complex() else acc_dtype
-    common = dict(M=order, P=2 if x.is_complex() else 1, ACC=_tl_dtype(acc_dtype), **helpers)
-    launch = {"kernels": kernels, "common": common, "column_block": _column_block(order, work_dtype)}
-    x = x.contiguous()
-    a = a.contiguous()
+    sample_dtype, map_dtype = precision
+    # Workspace (chunk maps and states) in the maps' precision, complex if the data is.
+    work_dtype = map_dtype.to_complex() if x.is_complex() else map_dtype
+    common = dict(M=order, P=2 if x.is_complex() else 1, ACC=_tl_dtype(map_dtype), **helpers)
+    launch = {
+        "kernels": kernels,
+        "common": common,
+        "carry_helpers": carry_helpers,
+        "column_block": _column_block(order, work_dtype, 128),
+    }
     flags = dict(
-        CHUNK=chunk,
         UNROLL=_unroll(order, chunk),
         BLOCK=block,
         TIME_VARYING=a.dim() == 3,
@@ -283,6 +332,7 @@ def _run(
         NEG_A=neg_a,
         **common,
     )
+    out_flags = {**flags, "ACC": _tl_dtype(sample_dtype)}
     if s0 is None:
         s0 = torch.zeros(n_rows, order, dtype=work_dtype, device=x.device)
     else:
@@ -293,17 +343,18 @@ def _run(
     else:
         phi = torch.empty(n_rows, n_chunks, order, order, dtype=work_dtype, device=x.device)
         w = torch.empty(n_rows, n_chunks, order, dtype=work_dtype, device=x.device)
-        nb = launch["column_block"]
+        nb = _column_block(order, work_dtype)
         grid = (math.ceil(n_lanes / block), math.ceil(order / nb))
         # Pass 1 (y and s are unused there: x stands in for them).
+        phi_r, w_r = _real_view(phi), _real_view(w)
         kernels["chunk"][grid](
-            xr, ar, xr, xr, _real_view(phi), _real_view(w), n_time, n_chunks, n_lanes, NB=nb, SUMMARY=True, **flags
+            xr, ar, xr, xr, phi_r, w_r, n_time, chunk, n_chunks, n_lanes, NB=nb, SUMMARY=True, **flags
         )
         states = _affine_scan(phi, w, s0, launch)  # pass 2
     # Pass 3 (phi and w are unused there).
     sr = _real_view(states)
     kernels["chunk"][(math.ceil(n_lanes / block), 1)](
-        xr, ar, sr, _real_view(y), sr, sr, n_time, n_chunks, n_lanes, NB=1, SUMMARY=False, **flags
+        xr, ar, sr, _real_view(y), sr, sr, n_time, chunk, n_chunks, n_lanes, NB=1, SUMMARY=False, **out_flags
     )
     return y
 
@@ -329,8 +380,13 @@ def allpole_forward_cuda(
         x: input signal.
         a: denominator coefficients without a0 = 1, time-varying or time-invariant.
         zi: past outputs, zi[:, k] = y[-1-k]. Default: zeros.
-        accumulate_dtype: dtype of the arithmetic and of the carried chunk states; None (default)
-            uses the input dtype. torch.float64 with float32 input gives float64 accumulation.
+        accumulate_dtype: precision of the arithmetic. None (default): the input's precision for
+            the per-sample passes, float64 for the chunk maps and the carry across chunks (this
+            keeps float32 as accurate as a sequential float32 loop near the unit circle; see the
+            module doc). torch.float64: float64 everywhere, reading and writing the input dtype.
+            torch.float32: float32 everywhere (fastest on GPUs with slow float64; error grows
+            like eps / (1 - |pole|)). For complex input these name the component precision
+            (torch.complex64 / torch.complex128 are accepted as synonyms).
         chunk_size: chunk length C (power of two); None picks one from N and T.
 
     Shape:
@@ -340,7 +396,7 @@ def allpole_forward_cuda(
         y, same dtype and device as x.
 
     Raises:
-        TypeError: a dtype other than float32/float64 (complex included) or mismatched dtypes.
+        TypeError: a dtype other than float32/float64/complex64/complex128, or mismatched dtypes.
         ValueError: bad shapes, mixed devices, or a CPU tensor without ``TRITON_INTERPRET=1``.
         ImportError: Triton is missing.
 
@@ -359,7 +415,7 @@ def allpole_forward_cuda(
     _check_chunk(chunk_size)
     acc = _resolve_acc(x.dtype, accumulate_dtype)
     _check_runnable(x)
-    return _run(x, a, zi, reverse=False, neg_a=False, acc_dtype=acc, chunk_size=chunk_size)
+    return _run(x, a, zi, reverse=False, neg_a=False, precision=acc, chunk_size=chunk_size)
 
 
 def allpole_reverse_cuda(
@@ -398,7 +454,7 @@ def allpole_reverse_cuda(
     _check_chunk(chunk_size)
     acc = _resolve_acc(g.dtype, accumulate_dtype)
     _check_runnable(g)
-    return _run(g, a, None, reverse=True, neg_a=False, acc_dtype=acc, chunk_size=chunk_size)
+    return _run(g, a, None, reverse=True, neg_a=False, precision=acc, chunk_size=chunk_size)
 
 
 def linear_recurrence_cuda(
@@ -447,7 +503,7 @@ def linear_recurrence_cuda(
     _check_chunk(chunk_size)
     acc = _resolve_acc(x.dtype, accumulate_dtype)
     _check_runnable(x)
-    return _run(x, c.unsqueeze(-1), h0, reverse=False, neg_a=True, acc_dtype=acc, chunk_size=chunk_size)
+    return _run(x, c.unsqueeze(-1), h0, reverse=False, neg_a=True, precision=acc, chunk_size=chunk_size)
 
 
 def chunked_scan_reference(
@@ -457,6 +513,7 @@ def chunked_scan_reference(
     *,
     chunk_size: int = 64,
     reverse: bool = False,
+    map_dtype: torch.dtype | None = None,
 ) -> Tensor:
     """The kernels' chunked scan in plain PyTorch, step for step, for any device and dtype.
 
@@ -472,6 +529,8 @@ def chunked_scan_reference(
         zi: past outputs, zi[:, k] = y[-1-k] (forward only). Default: zeros.
         chunk_size: chunk length C.
         reverse: compute the adjoint recursion (Eq. 7) instead of the forward one.
+        map_dtype: real precision of the chunk maps and carried states (pass 1 and 2); None: that of
+            x. Pass 3 always runs in the precision of x.
 
     Shape:
         x: (N, T). a: (N, T, M) or (N, M). zi: (N, M). Returns (N, T).
@@ -483,6 +542,7 @@ def chunked_scan_reference(
     order = a.shape[-1]
     if order == 0 or n_time == 0:
         return x.clone()
+    chunk_size = min(chunk_size, n_time)
     if a.dim() == 2:
         a = a.unsqueeze(1).expand(n_rows, n_time, order)
     if reverse:
@@ -501,10 +561,13 @@ def chunked_scan_reference(
 
     def run(state: Tensor, drive: Tensor | None) -> Tensor:
         # state (..., N, K, M), newest first; drive (N, K, C) or None -> outputs (..., N, K, C), end state.
+        # The arithmetic runs in the dtype of `state`.
         hist = list(state.unbind(-1))  # hist[i-1] = lag i
         outs = []
+        if drive is not None:
+            drive = drive.to(state.dtype)
         for t in range(chunk_size):
-            coef = ac[:, :, t]  # (N, K, M); broadcasts over the basis axis j of the unit responses
+            coef = ac[:, :, t].to(state.dtype)  # (N, K, M); broadcasts over the basis axis j
             acc = drive[..., t] if drive is not None else torch.zeros_like(hist[0])
             for i in range(order, 0, -1):  # oldest lag first, as in the kernels
                 acc = acc - coef[..., i - 1] * hist[i - 1]
@@ -515,15 +578,16 @@ def chunked_scan_reference(
             outs.append(acc)
         return torch.stack(outs, -1), torch.stack(hist, -1)
 
-    zero = x.new_zeros(n_rows, n_chunks, order)
+    map_dtype = x.dtype if map_dtype is None else (map_dtype.to_complex() if x.is_complex() else map_dtype)
+    zero = torch.zeros(n_rows, n_chunks, order, dtype=map_dtype, device=x.device)
     _, w = run(zero, xc)
-    eye = torch.eye(order, dtype=x.dtype, device=x.device)
+    eye = torch.eye(order, dtype=map_dtype, device=x.device)
     basis = eye[:, None, None, :].expand(order, n_rows, n_chunks, order)  # (j, N, K, M)
     _, ends = run(basis, None)  # (j, N, K, k)
     phi = ends.permute(1, 2, 3, 0)  # (N, K, k, j)
-    states = [zi if zi is not None else x.new_zeros(n_rows, order)]
+    states = [zero[:, 0] if zi is None else zi.to(map_dtype)]
     for c in range(n_chunks - 1):
         states.append((phi[:, c] @ states[-1].unsqueeze(-1)).squeeze(-1) + w[:, c])
-    y, _ = run(torch.stack(states, 1), xc)
+    y, _ = run(torch.stack(states, 1).to(x.dtype), xc)
     y = y.reshape(n_rows, -1)[:, :n_time]
     return y.flip(-1) if reverse else y

@@ -76,6 +76,21 @@ def _fma(acc, c, h, NEG: tl.constexpr, P: tl.constexpr):
             return (acc[0] + re, acc[1] + im)
 
 
+def _load_map(phi_ptr, w_ptr, item, valid, IDENTITY: tl.constexpr, M: tl.constexpr, P: tl.constexpr,
+              ACC: tl.constexpr, LOAD: tl.constexpr):
+    """The affine map (phi[k][l], w[k]) of `item`; masked lanes get the identity map (or zeros)."""
+    phi = ()
+    w = ()
+    for k in tl.static_range(M):
+        w = w + (LOAD(w_ptr, item * M + k, valid, 0.0, P, ACC),)
+        phi_k = ()
+        for l in tl.static_range(M):
+            other = 1.0 if (IDENTITY and k == l) else 0.0
+            phi_k = phi_k + (LOAD(phi_ptr, item * (M * M) + k * M + l, valid, other, P, ACC),)
+        phi = phi + (phi_k,)
+    return phi, w
+
+
 # ----------------------------------------------------------------------------------- kernels
 def _chunk_kernel(
     x_ptr,
@@ -85,10 +100,10 @@ def _chunk_kernel(
     phi_ptr,
     w_ptr,
     n_time,
+    chunk,
     n_chunks,
     n_lanes,
     M: tl.constexpr,
-    CHUNK: tl.constexpr,
     UNROLL: tl.constexpr,
     NB: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -102,7 +117,10 @@ def _chunk_kernel(
     STORE: tl.constexpr,
     FMA: tl.constexpr,
 ):
-    """One lane per (row, chunk) runs the recursion over its CHUNK steps. Two modes:
+    """One lane per (row, chunk) runs the recursion over its `chunk` steps. Two modes:
+
+    `chunk` is a runtime multiple of UNROLL, so that changing it (it follows N and T) does not
+    compile a new kernel.
 
     SUMMARY (pass 1): from a zero state, and side by side from the unit states e_j for the NB
     columns j of this program's column block, giving the chunk's affine map s_end = phi s_start + w
@@ -119,7 +137,7 @@ def _chunk_kernel(
     lane_ok = lane < n_lanes
     lane64 = lane.to(tl.int64)
     row = (lane // n_chunks).to(tl.int64)
-    start = (lane % n_chunks) * CHUNK
+    start = (lane % n_chunks) * chunk
     zero_r = tl.full([BLOCK], 0.0, dtype=ACC)
     zero = (zero_r,) * P
     one = (zero_r + 1.0,) + (zero_r,) * (P - 1)
@@ -141,7 +159,7 @@ def _chunk_kernel(
                     unit = unit + ((tl.where(col0 + j == k, one[0], zero_r), zero_r),)
             basis = basis + (unit,)
 
-    for t0 in range(0, CHUNK, UNROLL):
+    for t0 in range(0, chunk, UNROLL):
         # Load phase: UNROLL steps of x and a, all independent of the recursion.
         xs = ()
         cs = ()
@@ -207,10 +225,10 @@ def _affine_compose_kernel(
     p_out_ptr,
     v_out_ptr,
     n_items,
+    group,
     n_groups,
     n_lanes,
     M: tl.constexpr,
-    GROUP: tl.constexpr,
     NB: tl.constexpr,
     BLOCK: tl.constexpr,
     P: tl.constexpr,
@@ -218,10 +236,12 @@ def _affine_compose_kernel(
     LOAD: tl.constexpr,
     STORE: tl.constexpr,
     FMA: tl.constexpr,
+    LOAD_MAP: tl.constexpr,
+    PREFETCH: tl.constexpr,
 ):
-    """Compose GROUP consecutive affine maps s -> phi_c s + w_c into one: (P, v) per (row, group).
+    """Compose `group` consecutive affine maps s -> phi_c s + w_c into one: (P, v) per (row, group).
 
-    Maps are applied in order c = g*GROUP, ..., so P = phi_last ... phi_first and v is the end state
+    Maps are applied in order c = g*group, ..., so P = phi_last ... phi_first and v is the end state
     from a zero start state. Items past the end of a row load as the identity map. Columns of P
     evolve independently (P <- phi P column by column), so the second grid axis splits them into
     blocks of NB; block 0 also carries v.
@@ -230,7 +250,7 @@ def _affine_compose_kernel(
     col0 = tl.program_id(1) * NB
     lane_ok = lane < n_lanes
     row = (lane // n_groups).to(tl.int64)
-    first = (lane % n_groups) * GROUP
+    first = (lane % n_groups) * group
     zero_r = tl.full([BLOCK], 0.0, dtype=ACC)
     zero = (zero_r,) * P
     mat = ()  # mat[l][j] = P[l, col0 + j]
@@ -240,17 +260,25 @@ def _affine_compose_kernel(
             mrow = mrow + ((tl.where(col0 + j == l, zero_r + 1.0, zero_r),) + (zero_r,) * (P - 1),)
         mat = mat + (mrow,)
     vec = (zero,) * M
-    for c in range(GROUP):
-        valid = lane_ok & (first + c < n_items)
-        base = row * n_items + first + c
+    # The maps do not depend on the carried product, so with PREFETCH item c+1 is loaded while item c
+    # is applied: the dependency chain per item is then M multiply-adds, not a memory round trip.
+    # (It doubles the map registers, so large orders go without.)
+    if PREFETCH:
+        nxt_phi, nxt_w = LOAD_MAP(phi_ptr, w_ptr, row * n_items + first, lane_ok & (first < n_items), True, M, P, ACC,
+                                  LOAD)
+    for c in range(group):
+        if PREFETCH:
+            phi, w = nxt_phi, nxt_w
+            ahead = lane_ok & (first + c + 1 < tl.minimum(first + group, n_items))
+            nxt_phi, nxt_w = LOAD_MAP(phi_ptr, w_ptr, row * n_items + first + c + 1, ahead, True, M, P, ACC, LOAD)
+        else:
+            valid = lane_ok & (first + c < n_items)
+            phi, w = LOAD_MAP(phi_ptr, w_ptr, row * n_items + first + c, valid, True, M, P, ACC, LOAD)
         new_mat = ()
         new_vec = ()
         for k in tl.static_range(M):
-            phi_k = ()
-            for l in tl.static_range(M):
-                eye = 1.0 if k == l else 0.0
-                phi_k = phi_k + (LOAD(phi_ptr, base * (M * M) + k * M + l, valid, eye, P, ACC),)
-            v = LOAD(w_ptr, base * M + k, valid, 0.0, P, ACC)
+            phi_k = phi[k]
+            v = w[k]
             for l in tl.static_range(M):
                 v = FMA(v, phi_k[l], vec[l], False, P)
             new_vec = new_vec + (v,)
@@ -276,18 +304,20 @@ def _affine_expand_kernel(
     s0_ptr,
     s_out_ptr,
     n_items,
+    group,
     n_groups,
     n_lanes,
     M: tl.constexpr,
-    GROUP: tl.constexpr,
     BLOCK: tl.constexpr,
     P: tl.constexpr,
     ACC: tl.constexpr,
     LOAD: tl.constexpr,
     STORE: tl.constexpr,
     FMA: tl.constexpr,
+    LOAD_MAP: tl.constexpr,
+    PREFETCH: tl.constexpr,
 ):
-    """Walk GROUP affine maps from a known group start state, storing every item's start state.
+    """Walk `group` affine maps from a known group start state, storing every item's start state.
 
     s_out[row, c] = state before map c; s <- phi_c s + w_c. With one group per row this is the
     plain sequential carry across all chunks of a row.
@@ -295,19 +325,29 @@ def _affine_expand_kernel(
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     lane_ok = lane < n_lanes
     row = (lane // n_groups).to(tl.int64)
-    first = (lane % n_groups) * GROUP
+    first = (lane % n_groups) * group
     vec = ()
     for k in tl.static_range(M):
         vec = vec + (LOAD(s0_ptr, lane.to(tl.int64) * M + k, lane_ok, 0.0, P, ACC),)
-    for c in range(GROUP):
+    # With PREFETCH, item c+1's map is loaded while item c is applied (see the compose kernel).
+    if PREFETCH:
+        nxt_phi, nxt_w = LOAD_MAP(phi_ptr, w_ptr, row * n_items + first, lane_ok & (first < n_items), False, M, P, ACC,
+                                  LOAD)
+    for c in range(group):
         valid = lane_ok & (first + c < n_items)
         base = row * n_items + first + c
+        if PREFETCH:
+            phi, w = nxt_phi, nxt_w
+            ahead = lane_ok & (first + c + 1 < tl.minimum(first + group, n_items))
+            nxt_phi, nxt_w = LOAD_MAP(phi_ptr, w_ptr, base + 1, ahead, False, M, P, ACC, LOAD)
+        else:
+            phi, w = LOAD_MAP(phi_ptr, w_ptr, base, valid, False, M, P, ACC, LOAD)
         new_vec = ()
         for k in tl.static_range(M):
             STORE(s_out_ptr, base * M + k, vec[k], valid, P)
-            v = LOAD(w_ptr, base * M + k, valid, 0.0, P, ACC)
+            v = w[k]
             for l in tl.static_range(M):
-                v = FMA(v, LOAD(phi_ptr, base * (M * M) + k * M + l, valid, 0.0, P, ACC), vec[l], False, P)
+                v = FMA(v, phi[k][l], vec[l], False, P)
             new_vec = new_vec + (v,)
         vec = new_vec
 
@@ -318,15 +358,25 @@ _KERNELS = {
     "affine_expand": _affine_expand_kernel,
 }
 _HELPERS = {"LOAD": _load, "STORE": _store, "FMA": _fma}
+_CARRY_HELPERS = {"LOAD_MAP": _load_map}
+_RUNTIME_INTS = {
+    "chunk": ["n_time", "chunk", "n_chunks", "n_lanes"],
+    "affine_compose": ["n_items", "group", "n_groups", "n_lanes"],
+    "affine_expand": ["n_items", "group", "n_groups", "n_lanes"],
+}
 
 
-def build() -> tuple[dict, dict]:
+def build() -> tuple[dict, dict, dict]:
     """Decorate the kernels and helpers with `triton.jit` in the current mode (compiled or interpreted).
 
     Returns:
-        (kernels, helpers): kernel name -> launchable kernel, and the constexpr helper arguments
-        (LOAD, STORE, FMA) that every kernel launch must pass.
+        (kernels, helpers, carry_helpers): kernel name -> launchable kernel; the constexpr helper
+        arguments every launch passes (LOAD, STORE, FMA); and those the two carry kernels also pass
+        (LOAD_MAP).
     """
-    kernels = {name: triton.jit(fn) for name, fn in _KERNELS.items()}
+    # The integer arguments (lengths, counts) change with every shape: do not let Triton compile a
+    # new variant each time one of them happens to be 1 or a multiple of 16.
+    kernels = {name: triton.jit(fn, do_not_specialize=_RUNTIME_INTS[name]) for name, fn in _KERNELS.items()}
     helpers = {name: triton.jit(fn) for name, fn in _HELPERS.items()}
-    return kernels, helpers
+    carry_helpers = {name: triton.jit(fn) for name, fn in _CARRY_HELPERS.items()}
+    return kernels, helpers, carry_helpers
