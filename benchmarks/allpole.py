@@ -1,0 +1,368 @@
+"""All-pole filter on CPU: this layer vs torchlpc vs philtorch vs a naive autograd loop, in one run.
+
+For every M in {1, 2, 4, 8, 16}, B in {1, 8, 64}, T in {2^14, 2^16, 2^18}, float32 and float64
+(time-varying coefficients, smooth and stable), it times
+
+* ``ours``: `zoo.filters.allpole(x, a)` (Numba kernels);
+* ``torchlpc``: ``torchlpc.sample_wise_lpc(x, a)``, the paper authors' layer;
+* ``philtorch``: ``philtorch.lpv.allpole(a, x)`` (its C++ all-pole op), when importable;
+* ``loop``: `zoo.filters.reference.allpole_loop`, a Python loop over time differentiated by plain
+  autograd. It is far too slow for these sizes, so it runs at T = 2^10 (same B and M) and its
+  throughput is reported in every row of that (B, M), marked with a dagger.
+
+each as ``fwd`` (no graph) and ``fwd+bwd`` (x and a require grad; ``torch.autograd.grad`` of y with
+respect to x and a for a random upstream gradient), and prints ONE markdown table: throughput in
+Msamples/s (B * T / median time), ours and philtorch as a ratio to torchlpc (> 1: faster), and ours
+as a percentage of this machine's memory-bandwidth bound.
+
+Bandwidth bound. The bandwidth is measured in the same run as the median of several clones of a
+256 MiB tensor (bytes read + written / time). A call's traffic is counted as the minimum it must
+move, in words of the dtype per sample: fwd reads x and a and writes y, M + 2; fwd+bwd also reads
+the upstream gradient and y and writes dx and da, 2M + 5 (the same count as
+benchmarks/allpole_cuda.py; a two-pass method reads a twice, so 100 % is out of reach by design).
+The bound is bandwidth / (bytes per sample); the column is achieved / bound.
+
+Threads: torch.set_num_threads(2) and numba.set_num_threads(2) (--threads to change both; Numba's
+default is one thread per core). On a machine shared with other work, each Numba parallel region
+waits at its closing barrier for every thread to be scheduled: the load average is printed with the
+table because it can dominate small calls (compare --threads 1). Timings are medians
+of up to 5 repeats (15 with --quick) after a warm-up per (library, dtype, M); the largest sizes run
+once. Configurations whose coefficient tensor would exceed --max-coef-mb are skipped (torchlpc's
+backward makes several copies of it), and marked "mem".
+
+The first-call time is measured in fresh subprocesses: cold (NUMBA_CACHE_DIR pointing at an empty
+temporary directory, so every kernel compiles) and warm (the normal on-disk cache).
+
+Usage::
+
+    python benchmarks/allpole.py --quick            # B=8, T=2^16, M in {1,2,4,8,16}, float32 (the target)
+    python benchmarks/allpole.py [--dtype float32|float64|all] [--out allpole_cpu.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from zoo.filters import allpole, lpc_from_reflection  # noqa: E402
+from zoo.filters.reference import allpole_loop  # noqa: E402
+
+ORDERS = (1, 2, 4, 8, 16)
+ROWS = (1, 8, 64)
+LENGTHS = (1 << 14, 1 << 16, 1 << 18)
+LOOP_LENGTH = 1 << 10
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# ---------------------------------------------------------------------------------- competitors
+def _load_torchlpc():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torchlpc
+    except ImportError:
+        return None
+    return lambda x, a: torchlpc.sample_wise_lpc(x, a)
+
+
+def _load_philtorch():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import philtorch.lpv
+
+        fn = philtorch.lpv.allpole
+        x = torch.randn(2, 32)
+        a = 0.1 * torch.randn(2, 32, 2)
+        torch.testing.assert_close(fn(a, x), allpole(x, a), rtol=1e-4, atol=1e-5)
+    except Exception as err:  # not installed, or a different API: skip the column
+        print(f"philtorch not usable here ({type(err).__name__}: {err}); its column is skipped", file=sys.stderr)
+        return None
+    return lambda x, a: fn(a, x)
+
+
+# ---------------------------------------------------------------------------------- problems
+def _coefficients(rows: int, n_time: int, order: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
+    """Smooth, stable time-varying coefficients (rows, n_time, order).
+
+    Reflection coefficients |k| <= 0.5 at one frame per 1024 samples, interpolated linearly to audio
+    rate and turned into LPC coefficients sample by sample (every step stable, slowly varying);
+    built one row at a time to keep the peak memory at one row. Only two distinct rows are drawn
+    and repeated over the batch: the values do not affect the timings, and drawing is slow.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    hop = 1024
+    n_frames = (n_time - 1) // hop + 2
+    out = torch.empty(rows, n_time, order, dtype=dtype)
+    position = torch.arange(n_time, dtype=torch.float64) / hop
+    lo = position.floor().long()
+    frac = (position - lo).unsqueeze(-1)
+    for r in range(rows):
+        if r >= 2:
+            out[r] = out[r % 2]
+            continue
+        frames = 0.5 * torch.tanh(torch.randn(n_frames, order, generator=gen, dtype=torch.float64))
+        out[r] = lpc_from_reflection(frames[lo] * (1 - frac) + frames[lo + 1] * frac).to(dtype)
+    return out
+
+
+# ---------------------------------------------------------------------------------- timing
+def _median_time(fn: Callable[[], object], max_repeats: int, budget_s: float) -> float:
+    """Median of up to max_repeats calls, stopping once budget_s is spent (the first call counts)."""
+    times = []
+    while len(times) < max_repeats and (not times or sum(times) < budget_s):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _forward_call(fn, x, a):
+    def call():
+        with torch.no_grad():
+            fn(x, a)
+
+    return call
+
+
+def _backward_call(fn, x, a, grad_y):
+    x = x.detach().requires_grad_()
+    a = a.detach().requires_grad_()
+
+    def call():
+        y = fn(x, a)
+        torch.autograd.grad(y, (x, a), grad_y)
+
+    return call
+
+
+def measure_bandwidth(n_bytes: int = 256 << 20, repeats: int = 9) -> float:
+    """Bytes read + written per second when copying a 256 MiB tensor (this machine's streaming bandwidth).
+
+    The copy goes into a preallocated tensor (a clone would also pay for page faults on fresh memory),
+    and the fastest repeat is kept: this is a bound, and a shared machine only ever makes it slower.
+    """
+    src = torch.ones(n_bytes // 4, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        dst.copy_(src)
+        times.append(time.perf_counter() - start)
+    return 2 * n_bytes / min(times)
+
+
+# ---------------------------------------------------------------------------------- first call
+_FIRST_CALL = r"""
+import json, time, warnings
+warnings.simplefilter("ignore")
+start = time.perf_counter()
+import torch
+from zoo.filters import allpole
+imported = time.perf_counter()
+x = torch.randn(4, 512, requires_grad=True)
+a = (0.1 * torch.randn(4, 512, 4)).requires_grad_()
+allpole(x, a).sum().backward()
+print(json.dumps({"import_s": imported - start, "first_call_s": time.perf_counter() - imported}))
+"""
+
+
+def first_call_times() -> dict[str, dict[str, float]]:
+    """Import and first fwd+bwd call (float32, time-varying) in fresh processes, cold and warm cache."""
+
+    def run(env_extra: dict[str, str]) -> dict[str, float]:
+        env = dict(os.environ, **env_extra)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_CALL], env=env, cwd=REPO, capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    run({})  # make sure the normal cache holds the current kernels
+    warm = run({})
+    with tempfile.TemporaryDirectory() as empty_cache:
+        cold = run({"NUMBA_CACHE_DIR": empty_cache})
+    return {"cold": cold, "warm": warm}
+
+
+# ---------------------------------------------------------------------------------- main
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def run(args: argparse.Namespace) -> str:
+    import numba
+
+    if args.numba_layer is not None:  # must be chosen before the first parallel kernel runs
+        numba.config.THREADING_LAYER = args.numba_layer
+        os.environ["NUMBA_THREADING_LAYER"] = args.numba_layer  # and in the first-call subprocesses
+    torch.set_num_threads(args.threads)
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    allpole(torch.randn(2, 8), torch.zeros(2, 8, 1))  # starts Numba's threading layer
+
+    if args.quick:
+        orders, rows, lengths = ORDERS, (8,), (1 << 16,)
+        dtypes = ["float32"] if args.dtype is None else ([*DTYPES] if args.dtype == "all" else [args.dtype])
+        max_repeats, budget = 15, 1.0
+    else:
+        orders, rows, lengths = ORDERS, ROWS, LENGTHS
+        dtypes = [*DTYPES] if args.dtype in (None, "all") else [args.dtype]
+        max_repeats, budget = 5, 0.3
+
+    libs = {"ours": allpole, "torchlpc": _load_torchlpc(), "philtorch": _load_philtorch()}
+    first = first_call_times() if not args.skip_first_call else None
+    bandwidth = measure_bandwidth()
+
+    lines = [
+        f"CPU all-pole filter, time-varying coefficients. torch {torch.__version__} ({torch.get_num_threads()} "
+        f"threads), numba {numba.__version__} ({numba.get_num_threads()} threads, {numba.threading_layer()} "
+        f"layer); memory bandwidth (256 MiB copy, read + write, best of 9): {bandwidth / 1e9:.1f} GB/s; "
+        f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        "",
+        "| dtype | pass | M | B | T | ours Ms/s | ours x torchlpc | ours % BW | torchlpc Ms/s | philtorch Ms/s "
+        "| philtorch x torchlpc | loop† Ms/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    results = {}
+    for dtype_name in dtypes:
+        dtype = DTYPES[dtype_name]
+        itemsize = torch.finfo(dtype).bits // 8
+        for order in orders:
+            # warm-up per (library, dtype, M): compile or load the kernels outside the timings
+            x_small = torch.randn(2, 256, dtype=dtype)
+            a_small = _coefficients(2, 256, order, dtype, seed=0)
+            for fn in libs.values():
+                if fn is not None:
+                    _forward_call(fn, x_small, a_small)()
+                    _backward_call(fn, x_small, a_small, torch.randn_like(x_small))()
+            for n_rows in rows:
+                loop = {}
+                if not args.quick or args.loop:
+                    x_loop = torch.randn(n_rows, LOOP_LENGTH, dtype=dtype)
+                    a_loop = _coefficients(n_rows, LOOP_LENGTH, order, dtype, seed=1)
+                    loop["fwd"] = _median_time(_forward_call(allpole_loop, x_loop, a_loop), 3, 0.0)
+                    loop["fwd+bwd"] = _median_time(
+                        _backward_call(allpole_loop, x_loop, a_loop, torch.randn_like(x_loop)), 3, 0.0
+                    )
+                for n_time in lengths:
+                    coef_mb = n_rows * n_time * order * itemsize / 2**20
+                    x = torch.randn(n_rows, n_time, dtype=dtype)
+                    a = _coefficients(n_rows, n_time, order, dtype, seed=2) if coef_mb <= 2 * args.max_coef_mb else None
+                    grad_y = torch.randn_like(x)
+                    n_samples = n_rows * n_time
+                    for mode, words in (("fwd", order + 2), ("fwd+bwd", 2 * order + 5)):
+                        limit = args.max_coef_mb * (2 if mode == "fwd" else 1)
+                        cells = {}
+                        if a is not None and coef_mb <= limit:
+                            for name, fn in libs.items():
+                                if fn is None:
+                                    continue
+                                call = _forward_call(fn, x, a) if mode == "fwd" else _backward_call(fn, x, a, grad_y)
+                                cells[name] = n_samples / _median_time(call, max_repeats, budget) / 1e6
+                        if "fwd" in loop:
+                            cells["loop"] = n_rows * LOOP_LENGTH / loop[mode] / 1e6
+                        results[(dtype_name, mode, order, n_rows, n_time)] = cells
+                        ours, ref, phil = cells.get("ours"), cells.get("torchlpc"), cells.get("philtorch")
+                        bound = bandwidth / (words * itemsize) / 1e6
+                        row = [
+                            dtype_name,
+                            mode,
+                            str(order),
+                            str(n_rows),
+                            f"2^{n_time.bit_length() - 1}",
+                            _fmt(ours) if ours is not None else "mem",
+                            _fmt(ours / ref if ours and ref else None, 2),
+                            _fmt(100 * ours / bound if ours else None, 0),
+                            _fmt(ref) if ref is not None else ("mem" if ours is None else "-"),
+                            _fmt(phil) if phil is not None else ("mem" if ours is None else "-"),
+                            _fmt(phil / ref if phil and ref else None, 2),
+                            _fmt(cells.get("loop"), 3),
+                        ]
+                        lines.append("| " + " | ".join(row) + " |")
+                        print(lines[-1], file=sys.stderr, flush=True)  # progress
+                    del x, a, grad_y
+
+    lines += [
+        "",
+        f"† loop: zoo.filters.reference.allpole_loop at T = 2^{LOOP_LENGTH.bit_length() - 1} (same B and M), "
+        "a Python loop over time differentiated by plain autograd; shown for scale only.",
+        "Ms/s: millions of samples (B * T) per second. x torchlpc: throughput ratio (> 1 is faster than torchlpc). "
+        "% BW: ours against the bandwidth bound, counting M + 2 (fwd) and 2M + 5 (fwd+bwd) words per sample. "
+        "mem: skipped, coefficients above --max-coef-mb.",
+    ]
+    if first is not None:
+        lines.append(
+            "First call in a fresh process (import zoo.filters, then one float32 time-varying fwd+bwd): "
+            f"cold cache (every kernel compiles) {first['cold']['first_call_s']:.1f} s, "
+            f"warm cache {first['warm']['first_call_s']:.2f} s (import {first['warm']['import_s']:.1f} s)."
+        )
+    lines += _targets(results, args.threads)
+    return "\n".join(lines)
+
+
+def _targets(results: dict, threads: int) -> list[str]:
+    """The issue's targets at float32, B = 8, T = 2^16 (only when that configuration was measured)."""
+    def get(mode, order, name):
+        cells = results.get(("float32", mode, order, 8, 1 << 16), {})
+        return cells.get(name)
+
+    if get("fwd", 4, "ours") is None:
+        return []
+    out = ["", f"Targets (float32, {threads} threads, B = 8, T = 2^16):"]
+
+    def check(label, value, goal, higher_is_better=True):
+        if value is None:
+            out.append(f"- {label}: not measured")
+            return
+        ok = value >= goal if higher_is_better else value <= goal
+        out.append(f"- {label}: {value:.2f} ({'met' if ok else 'NOT met'}, goal {'>=' if higher_is_better else '<='} {goal})")
+
+    def ratio(mode, m):
+        ours, ref = get(mode, m, "ours"), get(mode, m, "torchlpc")
+        return ours / ref if ours and ref else None
+
+    check("fwd x torchlpc at M = 4", ratio("fwd", 4), 3.0)
+    for m in (2, 4, 8, 16):
+        check(f"fwd+bwd x torchlpc at M = {m}", ratio("fwd+bwd", m), 4.0)
+    for m in ORDERS:
+        fwd, both = get("fwd", m, "ours"), get("fwd+bwd", m, "ours")
+        check(f"ours fwd+bwd time / fwd time at M = {m}", fwd / both if fwd and both else None, 3.0, False)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="B=8, T=2^16, M in {1,2,4,8,16}, float32 only")
+    parser.add_argument("--dtype", choices=[*DTYPES, "all"], default=None, help="default: all (float32 with --quick)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this markdown file")
+    parser.add_argument("--max-coef-mb", type=float, default=512.0, help="skip fwd+bwd above this (fwd: twice)")
+    parser.add_argument("--loop", action="store_true", help="also time the naive loop with --quick")
+    parser.add_argument("--threads", type=int, default=2, help="torch and Numba threads (default 2)")
+    parser.add_argument(
+        "--numba-layer", choices=["omp", "workqueue", "tbb"], default=None, help="Numba threading layer (default: Numba's)"
+    )
+    parser.add_argument("--skip-first-call", action="store_true", help="do not measure cold/warm first-call times")
+    args = parser.parse_args(argv)
+    table = run(args)
+    print(table)
+    if args.out is not None:
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
