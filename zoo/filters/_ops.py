@@ -90,8 +90,11 @@ def allpole_backward(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tenso
     u = torch.empty_like(g)
     if g.shape[-1] == 0:
         return u, torch.zeros_like(a), torch.zeros_like(zi)
-    grad_a = torch.empty_like(a)  # every entry is written by the kernel
-    grad_zi = torch.empty_like(zi)
+    # The kernels start their sums from the output buffer (``acc = grad_zi[b, k] * 0``, and
+    # ``grad_a[b, i - 1] * 0`` for time-invariant a), so those buffers must hold zeros, not garbage
+    # (NaN * 0 = NaN). The time-varying grad_a is only written, never read: no zero pass over it.
+    grad_a = torch.empty_like(a) if a.dim() == 3 else torch.zeros_like(a)
+    grad_zi = torch.zeros_like(zi)
     kernel = numba_cpu.allpole_backward_tv if a.dim() == 3 else numba_cpu.allpole_backward_ti
     kernel(_np(g), _np(a), _np(y), _np(zi), u.numpy(), grad_a.numpy(), grad_zi.numpy())
     return u, grad_a, grad_zi

@@ -280,12 +280,12 @@ def lfilter(
     if zi is not None:
         shapes["zi"] = tuple(zi.shape[:-1])
     broadcast_leading(shapes)
-    kernel_dtype, _ = compute_dtype(x, b, a, zi)
+    kernel_dtype, out_dtype = compute_dtype(x, b, a, zi)
     v = fir(x.to(kernel_dtype), b.to(kernel_dtype), None if zi_x is None else zi_x.to(kernel_dtype))
     out = allpole(v, a, zi_y, return_zf=return_zf, validate=validate)
     if not return_zf:
-        return out
-    y, zf_y = out
+        return out.to(out_dtype)  # v is in the kernel dtype: cast fp16/bf16 results back
+    y, zf_y = (t.to(out_dtype) for t in out)
     if taps > 1:
         shapes = [x.shape[:-1]] + ([] if zi_x is None else [zi_x.shape[:-1]])
         lead_x = torch.broadcast_shapes(*shapes)
