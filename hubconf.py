@@ -22,6 +22,7 @@ def _load(effect: str, checkpoint: str, pretrained: bool, **kwargs):
     from zoo.hub import effect_class, from_pretrained
 
     if not pretrained:
+        kwargs.setdefault("sample_rate", 44100.0)
         return effect_class(effect)(**kwargs)
     local = _os.path.join(_CHECKPOINTS, checkpoint)
     source = local if _os.path.isfile(_os.path.join(local, "config.json")) else HUB_REPOS[checkpoint]

@@ -122,6 +122,24 @@ def _overrides(recipe: str, tmp: Path) -> dict:
 
             out["model"]["pretrained"] = str(_pretrained(Phaser, PHASER, tmp / "checkpoints" / "phaser"))
         return out
+    if recipe == "pretrained/phaser-pedalboard.yaml":
+        return {
+            "model": {"effect": {"init_args": PHASER}},
+            "data": {
+                "init_args": {**short, "material_kwargs": {"chirp_s": 0.5},
+                              "split_ranges_s": {"train": [0, 0.5], "val": [0, 0.75], "test": [0, 1]}}
+            },
+        }
+    if recipe == "pretrained/compressor-pedalboard.yaml":
+        return {
+            "model": {"effect": {"init_args": {"sample_rate": SR}}},
+            "data": {"init_args": {**short, "split_ranges_s": {"train": [0, 0.8], "val": [0.8, 1.0], "test": [0.8, 1.0]}}},
+        }
+    if recipe == "pretrained/synth-ladder303.yaml":
+        return {
+            "model": {"effect": {"init_args": SMALL_SYNTH}},
+            "data": {"init_args": {"num_notes": 5, "batch_size": 2}},
+        }
     if recipe == "compressor/pedalboard.yaml":
         return {"model": {"effect": {"init_args": {"sample_rate": SR}}}, "data": {"init_args": short}}
     if recipe == "compressor/digital.yaml":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,16 @@ def test_wandb_offline_run_holds_keys_audio_images(tmp_path, monkeypatch):
     media = run / "files" / "media"
     assert list((media / "audio").rglob("*.wav")), "no audio logged"
     assert len(list((media / "images").rglob("*.png"))) >= 2, "no spectrogram/control images"
-    blob = b"".join(p.read_bytes() for p in run.glob("*.wandb"))
-    for key in ("train/loss", "val/loss", "val/esr", "val/mrstft", "val/l1_pre", "media/audio_0",
-                "media/spectrogram", "media/controls", "params/gain", "lr-Adam"):
+    keys = ("train/loss", "val/loss", "val/esr", "val/mrstft", "val/l1_pre", "media/audio_0",
+            "media/spectrogram", "media/controls", "params/gain", "lr-Adam")
+    # W&B's service process writes the .wandb log asynchronously: give it time on a loaded machine.
+    deadline = time.monotonic() + 60
+    while True:
+        blob = b"".join(p.read_bytes() for p in run.glob("*.wandb"))
+        if all(key.encode() in blob for key in keys) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for key in keys:
         assert key.encode() in blob, key
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
     assert cli.trainer.global_step == 4
@@ -100,7 +108,8 @@ def test_zoo_command_dispatch(capsys):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     assert {"train", "list", "apply", "push", "demo"} <= set(sub.choices)
-    assert main(["list"]) == 2
+    assert main(["list"]) == 0
+    assert "compressor" in capsys.readouterr().out
     assert main([]) == 1
     with pytest.raises(SystemExit) as info:
         main(["train", "--help"])
