@@ -179,3 +179,31 @@ def test_resume_from_last_matches_uninterrupted(tmp_path, shuffle):
     assert trainer.global_step == 16
     for name in straight:
         assert torch.equal(straight[name], resumed[name]), name
+
+
+def test_resume_with_a_real_shuffled_datamodule_matches_uninterrupted(tmp_path):
+    """The shipped data modules shuffle by (seed, epoch), so resuming reproduces the batch order."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from zoo.effects.compressor import Compressor
+    from zoo.lightning.datamodules import RenderedEffectDataModule
+
+    def run(folder, max_epochs, ckpt_path=None):
+        pl.seed_everything(0)
+        module = EffectModule(
+            Compressor(sample_rate=8000), optimizer=functools.partial(torch.optim.Adam, lr=0.05)
+        )
+        data = RenderedEffectDataModule(
+            effect={"kind": "compressor", "threshold_db": -20.0, "ratio": 4.0, "attack_ms": 5.0, "release_ms": 50.0},
+            material="music_mix", duration_s=2.0, sample_rate=8000, segment_samples=800, batch_size=2, shuffle=True,
+        )
+        trainer = _trainer(folder, max_epochs=max_epochs, callbacks=[ModelCheckpoint(dirpath=folder / "ckpt", save_last=True)])
+        trainer.fit(module, data, ckpt_path=ckpt_path)
+        return module.effect.state_dict(), trainer
+
+    straight, _ = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    resumed, trainer = run(tmp_path / "b", 4, ckpt_path="last")
+    assert trainer.global_step == 8 * 4  # 16 training segments of 800 samples / batch 2, 4 epochs
+    for name in straight:
+        assert torch.equal(straight[name], resumed[name]), name

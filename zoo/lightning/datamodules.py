@@ -87,6 +87,32 @@ def _seed_worker(worker_id: int) -> None:
     random.seed(seed)
 
 
+
+class EpochSeededSampler(torch.utils.data.Sampler[int]):
+    """A random permutation per epoch, drawn from ``seed + epoch`` (``set_epoch``), not from a
+    generator's running state: resuming at epoch k reproduces epoch k's order exactly.
+
+    Args:
+        num_items: dataset length.
+        seed: base seed.
+    """
+
+    def __init__(self, num_items: int, seed: int) -> None:
+        self.num_items = int(num_items)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        generator = torch.Generator()
+        generator.manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.num_items, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.num_items
+
 class _ZooDataModule(pl.LightningDataModule):
     """Shared loader logic: subclasses implement ``_build(split) -> Dataset``."""
 
@@ -127,12 +153,17 @@ class _ZooDataModule(pl.LightningDataModule):
         return self.datasets[split]
 
     def _loader(self, split: str, shuffle: bool, drop_last: bool) -> DataLoader:
+        seed = self.seed + {"train": 0, "val": 1, "test": 2}[split]
         generator = torch.Generator()
-        generator.manual_seed(self.seed + {"train": 0, "val": 1, "test": 2}[split])
+        generator.manual_seed(seed)
+        dataset = self._dataset(split)
+        # The shuffle order is a function of (seed, epoch) alone, so a run resumed from a checkpoint
+        # sees the same batches as an uninterrupted one (Lightning calls `set_epoch` every epoch).
+        sampler = EpochSeededSampler(len(dataset), seed) if shuffle else None
         return DataLoader(
-            self._dataset(split),
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
