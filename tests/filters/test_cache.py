@@ -21,7 +21,7 @@ import torch
 from zoo.filters import allpole
 from zoo.filters.kernels import numba_cpu
 
-x = torch.randn(2, 64, dtype=torch.float64, requires_grad=True)
+x = torch.randn(4, 64, dtype=torch.float64, requires_grad=True)  # > SERIAL_MAX_ROWS: the parallel kernels
 a = torch.tensor([-0.5, 0.1], dtype=torch.float64, requires_grad=True)
 start = time.perf_counter()
 allpole(x, a).sum().backward()

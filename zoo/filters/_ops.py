@@ -16,6 +16,14 @@ from torch import Tensor
 
 from .kernels import numba_cpu
 
+#: below this many rows the kernels run without the thread pool: with one or two rows there is
+#: nothing to share, and waking the pool costs more than it saves.
+SERIAL_MAX_ROWS = 2
+
+
+def _kernel(name: str, rows: int):
+    return getattr(numba_cpu, f"{name}_serial" if rows <= SERIAL_MAX_ROWS else name)
+
 __all__ = ["allpole_forward", "allpole_reverse", "allpole_backward"]
 
 
@@ -42,7 +50,7 @@ def allpole_forward(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
     y = torch.empty_like(x)
     if x.shape[-1] == 0:
         return y
-    kernel = numba_cpu.allpole_forward_tv if a.dim() == 3 else numba_cpu.allpole_forward_ti
+    kernel = _kernel("allpole_forward_tv" if a.dim() == 3 else "allpole_forward_ti", x.shape[0])
     kernel(_np(x), _np(a), _np(zi), y.numpy())
     return y
 
@@ -66,7 +74,7 @@ def allpole_reverse(g: Tensor, a: Tensor) -> Tensor:
     u = torch.empty_like(g)
     if g.shape[-1] == 0:
         return u
-    kernel = numba_cpu.allpole_reverse_tv if a.dim() == 3 else numba_cpu.allpole_reverse_ti
+    kernel = _kernel("allpole_reverse_tv" if a.dim() == 3 else "allpole_reverse_ti", g.shape[0])
     kernel(_np(g), _np(a), u.numpy())
     return u
 
@@ -95,7 +103,7 @@ def allpole_backward(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tenso
     # (NaN * 0 = NaN). The time-varying grad_a is only written, never read: no zero pass over it.
     grad_a = torch.empty_like(a) if a.dim() == 3 else torch.zeros_like(a)
     grad_zi = torch.zeros_like(zi)
-    kernel = numba_cpu.allpole_backward_tv if a.dim() == 3 else numba_cpu.allpole_backward_ti
+    kernel = _kernel("allpole_backward_tv" if a.dim() == 3 else "allpole_backward_ti", g.shape[0])
     kernel(_np(g), _np(a), _np(y), _np(zi), u.numpy(), grad_a.numpy(), grad_zi.numpy())
     return u, grad_a, grad_zi
 

@@ -22,7 +22,9 @@ output waits for the previous one through one multiply-add. So
   (``newest``), so the loop-carried chain is a single fused multiply-add (``fastmath={"contract"}``
   allows FMA contraction and nothing else: no reassociation);
 * two independent rows are filtered in the same loop (``_pair`` kernels), so the two chains
-  overlap in the core's pipeline: about twice the throughput of one row at a time.
+  overlap in the core's pipeline: about twice the throughput of one row at a time;
+* every kernel has a ``_serial`` twin (same row jobs, no thread pool), used for small batches where
+  waking the pool costs more than it saves (one or two rows: there is nothing to share).
 """
 
 from __future__ import annotations
@@ -87,43 +89,65 @@ def _forward_tv_pair(x, a, y, b0, b1):  # pragma: no cover - compiled
         new1 = acc1
 
 
+@njit(**_SERIAL)
+def _forward_tv_job(x, a, zi, y, p):  # pragma: no cover - compiled
+    """Rows 2p and 2p + 1 (or the last row alone)."""
+    b0 = 2 * p
+    _forward_tv_head(x, a, zi, y, b0)
+    if b0 + 1 < x.shape[0]:
+        _forward_tv_head(x, a, zi, y, b0 + 1)
+        _forward_tv_pair(x, a, y, b0, b0 + 1)
+    else:
+        _forward_tv_row(x, a, y, b0)
+
+
 @njit(**_PARALLEL)
 def allpole_forward_tv(x, a, zi, y):  # pragma: no cover - compiled
-    n_batch = x.shape[0]
-    for p in prange((n_batch + 1) // 2):
-        b0 = 2 * p
-        _forward_tv_head(x, a, zi, y, b0)
-        if b0 + 1 < n_batch:
-            _forward_tv_head(x, a, zi, y, b0 + 1)
-            _forward_tv_pair(x, a, y, b0, b0 + 1)
-        else:
-            _forward_tv_row(x, a, y, b0)
+    for p in prange((x.shape[0] + 1) // 2):
+        _forward_tv_job(x, a, zi, y, p)
+
+
+@njit(**_SERIAL)
+def allpole_forward_tv_serial(x, a, zi, y):  # pragma: no cover - compiled
+    for p in range((x.shape[0] + 1) // 2):
+        _forward_tv_job(x, a, zi, y, p)
 
 
 # ------------------------------------------------------------------------------------ forward (TI)
-@njit(**_PARALLEL)
-def allpole_forward_ti(x, a, zi, y):  # pragma: no cover - compiled
-    n_batch, n_time = x.shape
+@njit(**_SERIAL)
+def _forward_ti_row(x, a, zi, y, b):  # pragma: no cover - compiled
+    n_time = x.shape[1]
     order = a.shape[1]
     head = min(order, n_time)
-    for b in prange(n_batch):
-        for n in range(head):
-            acc = x[b, n]
-            for i in range(order, 0, -1):
-                k = n - i
-                prev = y[b, k] if k >= 0 else zi[b, -1 - k]
-                acc -= a[b, i - 1] * prev
-            y[b, n] = acc
-        if n_time <= order:
-            continue
-        newest = y[b, order - 1]
-        for n in range(order, n_time):
-            acc = x[b, n]
-            for i in range(order, 1, -1):
-                acc -= a[b, i - 1] * y[b, n - i]
-            acc -= a[b, 0] * newest
-            y[b, n] = acc
-            newest = acc
+    for n in range(head):
+        acc = x[b, n]
+        for i in range(order, 0, -1):
+            k = n - i
+            prev = y[b, k] if k >= 0 else zi[b, -1 - k]
+            acc -= a[b, i - 1] * prev
+        y[b, n] = acc
+    if n_time <= order:
+        return
+    newest = y[b, order - 1]
+    for n in range(order, n_time):
+        acc = x[b, n]
+        for i in range(order, 1, -1):
+            acc -= a[b, i - 1] * y[b, n - i]
+        acc -= a[b, 0] * newest
+        y[b, n] = acc
+        newest = acc
+
+
+@njit(**_PARALLEL)
+def allpole_forward_ti(x, a, zi, y):  # pragma: no cover - compiled
+    for b in prange(x.shape[0]):
+        _forward_ti_row(x, a, zi, y, b)
+
+
+@njit(**_SERIAL)
+def allpole_forward_ti_serial(x, a, zi, y):  # pragma: no cover - compiled
+    for b in range(x.shape[0]):
+        _forward_ti_row(x, a, zi, y, b)
 
 
 # ------------------------------------------------------------------------------------ reverse (TV)
@@ -181,43 +205,64 @@ def _reverse_tv_pair(g, a, u, b0, b1):  # pragma: no cover - compiled
         new1 = acc1
 
 
+@njit(**_SERIAL)
+def _reverse_tv_job(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    if b0 + 1 < g.shape[0]:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+        _reverse_tv_pair(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_tv_row(g, a, u, b0)
+
+
 @njit(**_PARALLEL)
 def allpole_reverse_tv(g, a, u):  # pragma: no cover - compiled
-    n_batch = g.shape[0]
-    for p in prange((n_batch + 1) // 2):
-        b0 = 2 * p
-        _reverse_tv_tail(g, a, u, b0)
-        if b0 + 1 < n_batch:
-            _reverse_tv_tail(g, a, u, b0 + 1)
-            _reverse_tv_pair(g, a, u, b0, b0 + 1)
-        else:
-            _reverse_tv_row(g, a, u, b0)
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_tv_job(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_tv_job(g, a, u, p)
 
 
 # ------------------------------------------------------------------------------------ reverse (TI)
-@njit(**_PARALLEL)
-def allpole_reverse_ti(g, a, u):  # pragma: no cover - compiled
-    n_batch, n_time = g.shape
+@njit(**_SERIAL)
+def _reverse_ti_row(g, a, u, b):  # pragma: no cover - compiled
+    n_time = g.shape[1]
     order = a.shape[1]
     tail = max(n_time - order, 0)
-    for b in prange(n_batch):
-        for n in range(n_time - 1, tail - 1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                m = n + i
-                if m < n_time:
-                    acc -= np.conj(a[b, i - 1]) * u[b, m]
-            u[b, n] = acc
-        if tail == 0:
-            continue
-        newest = u[b, tail]
-        for n in range(tail - 1, -1, -1):
-            acc = g[b, n]
-            for i in range(order, 1, -1):
-                acc -= np.conj(a[b, i - 1]) * u[b, n + i]
-            acc -= np.conj(a[b, 0]) * newest
-            u[b, n] = acc
-            newest = acc
+    for n in range(n_time - 1, tail - 1, -1):
+        acc = g[b, n]
+        for i in range(order, 0, -1):
+            m = n + i
+            if m < n_time:
+                acc -= np.conj(a[b, i - 1]) * u[b, m]
+        u[b, n] = acc
+    if tail == 0:
+        return
+    newest = u[b, tail]
+    for n in range(tail - 1, -1, -1):
+        acc = g[b, n]
+        for i in range(order, 1, -1):
+            acc -= np.conj(a[b, i - 1]) * u[b, n + i]
+        acc -= np.conj(a[b, 0]) * newest
+        u[b, n] = acc
+        newest = acc
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_ti(g, a, u):  # pragma: no cover - compiled
+    for b in prange(g.shape[0]):
+        _reverse_ti_row(g, a, u, b)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_ti_serial(g, a, u):  # pragma: no cover - compiled
+    for b in range(g.shape[0]):
+        _reverse_ti_row(g, a, u, b)
 
 
 # ----------------------------------------------------------------------------- fused backward (TV)
@@ -236,7 +281,7 @@ def _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b):  # pragma: no cover - com
             prev = y[b, k] if k >= 0 else zi[b, -1 - k]
             grad_a[b, n, i - 1] = -np.conj(prev) * un
     for k in range(order):
-        acc = grad_zi[b, k] * 0
+        acc = u[b, 0] * 0
         for i in range(k + 1, order + 1):
             n = i - 1 - k
             if n < n_time:
@@ -292,53 +337,74 @@ def _backward_tv_pair(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compile
                 grad_a[b1, n, i - 1] = -np.conj(y[b1, n - i]) * acc1
 
 
+@njit(**_SERIAL)
+def _backward_tv_job(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    if b0 + 1 < g.shape[0]:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+        _backward_tv_pair(g, a, y, u, grad_a, b0, b0 + 1)
+        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
+    else:
+        _backward_tv_row(g, a, y, u, grad_a, b0)
+    _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+
+
 @njit(**_PARALLEL)
 def allpole_backward_tv(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
     """Fused backward: u = reverse(g, a), grad_a[n, i-1] = -conj(y[n-i]) u[n] (Eq. 8), grad_zi."""
-    n_batch = g.shape[0]
-    for p in prange((n_batch + 1) // 2):
-        b0 = 2 * p
-        _reverse_tv_tail(g, a, u, b0)
-        if b0 + 1 < n_batch:
-            _reverse_tv_tail(g, a, u, b0 + 1)
-            _backward_tv_pair(g, a, y, u, grad_a, b0, b0 + 1)
-            _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
-        else:
-            _backward_tv_row(g, a, y, u, grad_a, b0)
-        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+    for p in prange((g.shape[0] + 1) // 2):
+        _backward_tv_job(g, a, y, zi, u, grad_a, grad_zi, p)
+
+
+@njit(**_SERIAL)
+def allpole_backward_tv_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _backward_tv_job(g, a, y, zi, u, grad_a, grad_zi, p)
 
 
 # ----------------------------------------------------------------------------- fused backward (TI)
+@njit(**_SERIAL)
+def _backward_ti_row(g, a, y, zi, u, grad_a, grad_zi, b):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    order = a.shape[1]
+    tail = max(n_time - order, 0)
+    for n in range(n_time - 1, tail - 1, -1):
+        acc = g[b, n]
+        for i in range(order, 0, -1):
+            m = n + i
+            if m < n_time:
+                acc -= np.conj(a[b, i - 1]) * u[b, m]
+        u[b, n] = acc
+    for n in range(tail - 1, -1, -1):
+        acc = g[b, n]
+        for i in range(order, 0, -1):
+            acc -= np.conj(a[b, i - 1]) * u[b, n + i]
+        u[b, n] = acc
+    for i in range(1, order + 1):
+        acc = u[b, 0] * 0  # a typed zero (never read an output buffer)
+        for n in range(min(i, n_time)):
+            acc += np.conj(zi[b, i - n - 1]) * u[b, n]
+        for n in range(i, n_time):
+            acc += np.conj(y[b, n - i]) * u[b, n]
+        grad_a[b, i - 1] = -acc
+    for k in range(order):
+        acc = u[b, 0] * 0
+        for i in range(k + 1, order + 1):
+            n = i - 1 - k
+            if n < n_time:
+                acc += np.conj(a[b, i - 1]) * u[b, n]
+        grad_zi[b, k] = -acc
+
+
 @njit(**_PARALLEL)
 def allpole_backward_ti(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
     """Fused backward for time-invariant a: grad_a[i-1] = -sum_n conj(y[n-i]) u[n]."""
-    n_batch, n_time = g.shape
-    order = a.shape[1]
-    tail = max(n_time - order, 0)
-    for b in prange(n_batch):
-        for n in range(n_time - 1, tail - 1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                m = n + i
-                if m < n_time:
-                    acc -= np.conj(a[b, i - 1]) * u[b, m]
-            u[b, n] = acc
-        for n in range(tail - 1, -1, -1):
-            acc = g[b, n]
-            for i in range(order, 0, -1):
-                acc -= np.conj(a[b, i - 1]) * u[b, n + i]
-            u[b, n] = acc
-        for i in range(1, order + 1):
-            acc = grad_a[b, i - 1] * 0
-            for n in range(min(i, n_time)):
-                acc += np.conj(zi[b, i - n - 1]) * u[b, n]
-            for n in range(i, n_time):
-                acc += np.conj(y[b, n - i]) * u[b, n]
-            grad_a[b, i - 1] = -acc
-        for k in range(order):
-            acc = grad_zi[b, k] * 0
-            for i in range(k + 1, order + 1):
-                n = i - 1 - k
-                if n < n_time:
-                    acc += np.conj(a[b, i - 1]) * u[b, n]
-            grad_zi[b, k] = -acc
+    for b in prange(g.shape[0]):
+        _backward_ti_row(g, a, y, zi, u, grad_a, grad_zi, b)
+
+
+@njit(**_SERIAL)
+def allpole_backward_ti_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for b in range(g.shape[0]):
+        _backward_ti_row(g, a, y, zi, u, grad_a, grad_zi, b)
