@@ -54,7 +54,7 @@ from torch import Tensor, nn
 from ..filters import linear_recurrence
 from ..filters.autograd import AllpoleFunction, AllpoleReverseFunction
 from .base import Effect, check_audio
-from .kernels_compressor import attack_release_forward
+from .kernels_compressor import attack_release_backward, attack_release_forward
 
 __all__ = [
     "ms_to_coef",
@@ -293,6 +293,35 @@ def _(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> tuple[Tensor, Tensor]:
     return torch.empty_like(g), torch.empty_like(g, dtype=torch.bool)
 
 
+@torch.library.custom_op("zoo::compressor_attack_release_backward", mutates_args=(), device_types="cpu")
+def _attack_release_backward_op(
+    grad_y: Tensor, g: Tensor, zi: Tensor, at: Tensor, rt: Tensor, y: Tensor, mask: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Algorithm 1 fused (no graph): (dL/dg (N, T), dL/dzi (N,), dL/dat (N,), dL/drt (N,))."""
+    grad_g = torch.empty_like(g)
+    grad_zi, grad_at, grad_rt = torch.zeros_like(zi), torch.zeros_like(at), torch.zeros_like(rt)
+    if g.shape[-1]:
+        attack_release_backward(
+            grad_y.detach().numpy(), g.detach().numpy(), zi.detach().numpy(), at.detach().numpy(),
+            rt.detach().numpy(), y.detach().numpy(), mask.numpy(), grad_g.numpy(), grad_zi.numpy(),
+            grad_at.numpy(), grad_rt.numpy(),
+        )
+    else:
+        grad_zi = grad_zi + grad_y.new_zeros(())  # dL/dzi = 0 for an empty signal
+    return grad_g, grad_zi, grad_at, grad_rt
+
+
+@_attack_release_backward_op.register_kernel("cuda")
+def _(grad_y, g, zi, at, rt, y, mask):  # pragma: no cover - GPU
+    outs = _attack_release_backward_op(grad_y.cpu(), g.cpu(), zi.cpu(), at.cpu(), rt.cpu(), y.cpu(), mask.cpu())
+    return tuple(o.to(g.device) for o in outs)
+
+
+@_attack_release_backward_op.register_fake
+def _(grad_y, g, zi, at, rt, y, mask):
+    return torch.empty_like(g), torch.empty_like(zi), torch.empty_like(at), torch.empty_like(rt)
+
+
 class AttackReleaseFunction(torch.autograd.Function):
     r"""Attack/release smoother (Eq. 21) with the gradients of Algorithm 1 (Yu et al. 2024).
 
@@ -337,6 +366,15 @@ class AttackReleaseFunction(torch.autograd.Function):
     def backward(ctx: Any, grad_y: Tensor, _grad_mask: Tensor | None):
         g, zi, at, rt, y, mask = ctx.saved_tensors
         need_g, need_zi, need_at, need_rt = ctx.needs_input_grad
+        if not torch.is_grad_enabled() and g.device.type == "cpu":  # no graph: one fused sweep
+            grad_g, grad_zi, grad_at, grad_rt = _attack_release_backward_op(
+                grad_y.contiguous(), g.contiguous(), zi.contiguous(), at.contiguous(), rt.contiguous(),
+                y.contiguous(), mask.contiguous(),
+            )
+            return (
+                grad_g if need_g else None, grad_zi if need_zi else None,
+                grad_at if need_at else None, grad_rt if need_rt else None,
+            )
         coef = torch.where(mask, at.unsqueeze(-1), rt.unsqueeze(-1))
         # Steps 1: the smoother is y(n) = u(n) - a_1(n) y(n-1), a_1 = alpha - 1 (Eq. 7 on dL/dy).
         u = AllpoleReverseFunction.apply(grad_y.contiguous(), (coef - 1.0).unsqueeze(-1).contiguous())
