@@ -22,13 +22,15 @@ the upstream gradient and y and writes dx and da, 2M + 5 (the same count as
 benchmarks/allpole_cuda.py; a two-pass method reads a twice, so 100 % is out of reach by design).
 The bound is bandwidth / (bytes per sample); the column is achieved / bound.
 
-Threads: torch.set_num_threads(2) and numba.set_num_threads(2) (--threads to change both; Numba's
-default is one thread per core). On a machine shared with other work, each Numba parallel region
-waits at its closing barrier for every thread to be scheduled: the load average is printed with the
-table because it can dominate small calls (compare --threads 1). Timings are medians
-of up to 5 repeats (15 with --quick) after a warm-up per (library, dtype, M); the largest sizes run
-once. Configurations whose coefficient tensor would exceed --max-coef-mb are skipped (torchlpc's
-backward makes several copies of it), and marked "mem".
+Threads: torch.set_num_threads(2) and numba.set_num_threads(2) (--threads changes both; Numba's
+default is one thread per core). Numba's OpenMP layer and torch's OpenMP pool share the cores: when
+the machine is busy, a parallel region can wait a scheduler tick (4-8 ms) for its threads, which
+then dominates small calls. The load average is printed with the table for that reason (compare
+--threads 1, or --numba-layer workqueue). Timings are medians of up to 3 repeats (15 with --quick)
+after a warm-up per (library, dtype, M); the libraries are interleaved call by call so that a
+change of load hits them alike, and the largest sizes run once. Configurations whose coefficient
+tensor would exceed --max-coef-mb are skipped (torchlpc's backward makes several copies of it) and
+marked "mem".
 
 The first-call time is measured in fresh subprocesses: cold (NUMBA_CACHE_DIR pointing at an empty
 temporary directory, so every kernel compiles) and warm (the normal on-disk cache).
@@ -121,14 +123,19 @@ def _coefficients(rows: int, n_time: int, order: int, dtype: torch.dtype, seed: 
 
 
 # ---------------------------------------------------------------------------------- timing
-def _median_time(fn: Callable[[], object], max_repeats: int, budget_s: float) -> float:
-    """Median of up to max_repeats calls, stopping once budget_s is spent (the first call counts)."""
-    times = []
-    while len(times) < max_repeats and (not times or sum(times) < budget_s):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _median_times(calls: dict[str, Callable[[], object]], max_repeats: int, budget_s: float) -> dict[str, float]:
+    """Median time of each call, the calls interleaved round by round (so that a change in the
+    machine's load hits every library alike and the ratios stay fair). Rounds stop after
+    max_repeats, or once the slowest call has used budget_s (at least one round)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(max_repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+        if max(sum(t) for t in times.values()) >= budget_s:
+            break
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _forward_call(fn, x, a):
@@ -205,6 +212,29 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _row(cells: dict, dtype_name: str, mode: str, order: int, n_rows: int, n_time: int, bandwidth: float) -> str:
+    """One table row. Traffic in words per sample: fwd M + 2, fwd+bwd 2M + 5 (see the module docstring)."""
+    words = order + 2 if mode == "fwd" else 2 * order + 5
+    bound = bandwidth / (words * (4 if dtype_name == "float32" else 8)) / 1e6
+    ours, ref, phil = cells.get("ours"), cells.get("torchlpc"), cells.get("philtorch")
+    skipped = ours is None
+    row = [
+        dtype_name,
+        mode,
+        str(order),
+        str(n_rows),
+        f"2^{n_time.bit_length() - 1}",
+        "mem" if skipped else _fmt(ours),
+        _fmt(ours / ref if ours and ref else None, 2),
+        _fmt(100 * ours / bound if ours else None, 0),
+        "mem" if skipped else _fmt(ref),
+        "mem" if skipped else _fmt(phil),
+        _fmt(phil / ref if phil and ref else None, 2),
+        _fmt(cells.get("loop"), 3),
+    ]
+    return "| " + " | ".join(row) + " |"
+
+
 def run(args: argparse.Namespace) -> str:
     import numba
 
@@ -222,7 +252,7 @@ def run(args: argparse.Namespace) -> str:
     else:
         orders, rows, lengths = ORDERS, ROWS, LENGTHS
         dtypes = [*DTYPES] if args.dtype in (None, "all") else [args.dtype]
-        max_repeats, budget = 5, 0.3
+        max_repeats, budget = 3, 0.2
 
     libs = {"ours": allpole, "torchlpc": _load_torchlpc(), "philtorch": _load_philtorch()}
     first = first_call_times() if not args.skip_first_call else None
@@ -239,6 +269,7 @@ def run(args: argparse.Namespace) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     results = {}
+    entries = []
     for dtype_name in dtypes:
         dtype = DTYPES[dtype_name]
         itemsize = torch.finfo(dtype).bits // 8
@@ -250,53 +281,49 @@ def run(args: argparse.Namespace) -> str:
                 if fn is not None:
                     _forward_call(fn, x_small, a_small)()
                     _backward_call(fn, x_small, a_small, torch.randn_like(x_small))()
+            loops = {}
             for n_rows in rows:
-                loop = {}
                 if not args.quick or args.loop:
                     x_loop = torch.randn(n_rows, LOOP_LENGTH, dtype=dtype)
                     a_loop = _coefficients(n_rows, LOOP_LENGTH, order, dtype, seed=1)
-                    loop["fwd"] = _median_time(_forward_call(allpole_loop, x_loop, a_loop), 3, 0.0)
-                    loop["fwd+bwd"] = _median_time(
-                        _backward_call(allpole_loop, x_loop, a_loop, torch.randn_like(x_loop)), 3, 0.0
+                    loops[n_rows] = _median_times(
+                        {
+                            "fwd": _forward_call(allpole_loop, x_loop, a_loop),
+                            "fwd+bwd": _backward_call(allpole_loop, x_loop, a_loop, torch.randn_like(x_loop)),
+                        },
+                        1,
+                        0.0,
                     )
-                for n_time in lengths:
+            for n_time in lengths:
+                # one problem for the largest B that fits, sliced for the smaller ones
+                fits = [b for b in rows if b * n_time * order * itemsize / 2**20 <= 2 * args.max_coef_mb]
+                x_all = torch.randn(max(rows), n_time, dtype=dtype)
+                a_all = _coefficients(max(fits), n_time, order, dtype, seed=2) if fits else None
+                g_all = torch.randn_like(x_all)
+                for n_rows in rows:
                     coef_mb = n_rows * n_time * order * itemsize / 2**20
-                    x = torch.randn(n_rows, n_time, dtype=dtype)
-                    a = _coefficients(n_rows, n_time, order, dtype, seed=2) if coef_mb <= 2 * args.max_coef_mb else None
-                    grad_y = torch.randn_like(x)
-                    n_samples = n_rows * n_time
-                    for mode, words in (("fwd", order + 2), ("fwd+bwd", 2 * order + 5)):
+                    x, grad_y = x_all[:n_rows], g_all[:n_rows]
+                    a = a_all[:n_rows] if n_rows in fits else None
+                    for mode in ("fwd", "fwd+bwd"):
                         limit = args.max_coef_mb * (2 if mode == "fwd" else 1)
                         cells = {}
                         if a is not None and coef_mb <= limit:
-                            for name, fn in libs.items():
-                                if fn is None:
-                                    continue
-                                call = _forward_call(fn, x, a) if mode == "fwd" else _backward_call(fn, x, a, grad_y)
-                                cells[name] = n_samples / _median_time(call, max_repeats, budget) / 1e6
-                        if "fwd" in loop:
-                            cells["loop"] = n_rows * LOOP_LENGTH / loop[mode] / 1e6
+                            calls = {
+                                name: _forward_call(fn, x, a) if mode == "fwd" else _backward_call(fn, x, a, grad_y)
+                                for name, fn in libs.items()
+                                if fn is not None
+                            }
+                            for name, seconds in _median_times(calls, max_repeats, budget).items():
+                                cells[name] = n_rows * n_time / seconds / 1e6
+                        if n_rows in loops:
+                            cells["loop"] = n_rows * LOOP_LENGTH / loops[n_rows][mode] / 1e6
                         results[(dtype_name, mode, order, n_rows, n_time)] = cells
-                        ours, ref, phil = cells.get("ours"), cells.get("torchlpc"), cells.get("philtorch")
-                        bound = bandwidth / (words * itemsize) / 1e6
-                        row = [
-                            dtype_name,
-                            mode,
-                            str(order),
-                            str(n_rows),
-                            f"2^{n_time.bit_length() - 1}",
-                            _fmt(ours) if ours is not None else "mem",
-                            _fmt(ours / ref if ours and ref else None, 2),
-                            _fmt(100 * ours / bound if ours else None, 0),
-                            _fmt(ref) if ref is not None else ("mem" if ours is None else "-"),
-                            _fmt(phil) if phil is not None else ("mem" if ours is None else "-"),
-                            _fmt(phil / ref if phil and ref else None, 2),
-                            _fmt(cells.get("loop"), 3),
-                        ]
-                        lines.append("| " + " | ".join(row) + " |")
-                        print(lines[-1], file=sys.stderr, flush=True)  # progress
-                    del x, a, grad_y
+                        row = _row(cells, dtype_name, mode, order, n_rows, n_time, bandwidth)
+                        entries.append(((dtype_name, order, n_rows, n_time, mode), row))
+                        print(row, file=sys.stderr, flush=True)  # progress
+                del x_all, a_all, g_all, x, a, grad_y
 
+    lines += [row for _, row in sorted(entries)]  # in (dtype, M, B, T, pass) order
     lines += [
         "",
         f"† loop: zoo.filters.reference.allpole_loop at T = 2^{LOOP_LENGTH.bit_length() - 1} (same B and M), "
