@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytest
 import torch
@@ -22,17 +21,6 @@ from zoo.effects.compressor import (
 )
 
 SR = 16000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # The test machine is shared: intra-op threads only add spin-waiting here.
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
 
 
 def bursts(shape, seconds: float, seed: int = 0, dtype=torch.float64, seg_s: float = 0.02) -> torch.Tensor:

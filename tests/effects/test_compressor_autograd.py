@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import pytest
 import torch
 from torch.autograd import gradcheck, gradgradcheck
@@ -12,16 +11,6 @@ from torch.autograd import gradcheck, gradgradcheck
 from zoo.effects.compressor import AttackReleaseFunction, Compressor, attack_release_smoother, compressor
 
 SR = 16000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
 
 
 def away_from_switches(n_rows=2, n_time=24, seed=0, margin=1e-3):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytest
 import torch
@@ -12,16 +11,6 @@ import torch
 from zoo.effects.compressor import Compressor
 
 SR = 16000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
 
 
 def music_like(seconds: float = 1.5, seg_s: float = 0.05, seed: int = 0) -> torch.Tensor:

@@ -8,18 +8,6 @@ import torch
 from zoo.effects.phaser import phaser
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    import numba
-
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
-
-
 def _inputs(n_p, seed=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(2, 2, 24, dtype=torch.float64, generator=gen)

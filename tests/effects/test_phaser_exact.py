@@ -55,19 +55,6 @@ def lfo_trajectory(rate_hz, n_time, sample_rate, hop, low_hz=100.0, high_hz=2000
     return interpolate_controls(frames[:, None], hop, n_time)[:, 0]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """The machine is shared: oversubscribed threads make these loops 100x slower."""
-    import numba
-
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
-
-
 BQ_B = torch.tensor([0.8, 0.1, -0.2], dtype=torch.float64)
 BQ_A = torch.tensor([-0.5, 0.3], dtype=torch.float64)
 

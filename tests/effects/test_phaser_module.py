@@ -20,18 +20,6 @@ from zoo.models.lfo import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    import numba
-
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
-
-
 def esr(y, ref):
     return float(((y - ref) ** 2).sum() / (ref**2).sum())
 

@@ -14,18 +14,6 @@ SAMPLE_RATE = 44100
 HOP = 441  # the phaser's default control hop at 44.1 kHz (10 ms)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    import numba
-
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
-    yield
-    torch.set_num_threads(torch_threads)
-    numba.set_num_threads(numba_threads)
-
-
 # Block patterns, cycled until the signal is used up: hop-sized and unaligned blocks, blocks shorter
 # than the hop, single samples and empty blocks.
 PATTERNS = {
