@@ -165,3 +165,16 @@ def test_multithreaded_kernels_match_loop():
     torch.testing.assert_close(y, expected, rtol=1e-10, atol=1e-12)
     for got, want in zip(grads, torch.autograd.grad(expected.pow(2).sum(), (x, a, zi))):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rows", [1, 2, 3, 5])
+@pytest.mark.parametrize("n_time", [1, 4, 5, 50])
+def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
+    """Every kernel variant (serial/parallel, single row/pair, unrolled M = 1, 2, 4 or generic)."""
+    gen = torch.Generator().manual_seed(order * 100 + rows * 10 + n_time)
+    x = torch.randn(rows, n_time, dtype=torch.float64, generator=gen)
+    a = 0.3 * torch.randn(rows, n_time, order, dtype=torch.float64, generator=gen) / order
+    zi = torch.randn(rows, order, dtype=torch.float64, generator=gen)
+    torch.testing.assert_close(allpole(x, a, zi), allpole_loop(x, a, zi), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(allpole(x.float(), a.float(), zi.float()), allpole_loop(x, a, zi).float(), rtol=1e-4, atol=1e-5)
