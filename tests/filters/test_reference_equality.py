@@ -178,3 +178,19 @@ def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
     zi = torch.randn(rows, order, dtype=torch.float64, generator=gen)
     torch.testing.assert_close(allpole(x, a, zi), allpole_loop(x, a, zi), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(allpole(x.float(), a.float(), zi.float()), allpole_loop(x, a, zi).float(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rows", [1, 2, 3, 5])
+@pytest.mark.parametrize("n_time", [1, 4, 5, 9, 50])
+def test_fused_backward_kernel_variants_match_autograd_of_the_oracle(order, rows, n_time):
+    """dL/dx, dL/da, dL/dzi from every fused-backward variant equal autograd through the loop."""
+    gen = torch.Generator().manual_seed(order * 1000 + rows * 10 + n_time)
+    x = torch.randn(rows, n_time, dtype=torch.float64, generator=gen, requires_grad=True)
+    a = (0.3 * torch.randn(rows, n_time, order, dtype=torch.float64, generator=gen) / order).requires_grad_()
+    zi = torch.randn(rows, order, dtype=torch.float64, generator=gen, requires_grad=True)
+    weight = torch.randn(rows, n_time, dtype=torch.float64, generator=gen)
+    ours = torch.autograd.grad((allpole(x, a, zi) * weight).sum(), (x, a, zi))
+    oracle = torch.autograd.grad((allpole_loop(x, a, zi) * weight).sum(), (x, a, zi))
+    for got, want in zip(ours, oracle):
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-11)

@@ -23,7 +23,7 @@ output waits for the previous one through one multiply-add. So
   allows FMA contraction and nothing else: no reassociation);
 * two independent rows are filtered in the same loop (``_pair`` kernels), so the two chains
   overlap in the core's pipeline: about twice the throughput of one row at a time;
-* the forward pair loop is unrolled by hand for M = 1, 2 and 4 (one-pole smoothers, biquads,
+* the forward and fused-backward pair loops are unrolled by hand for M = 1, 2 and 4 (one-pole smoothers, biquads,
   4th-order sections), so the past outputs rotate through registers instead of memory: about 2.5x
   the generic loop's throughput at M = 4 on our 2-core x86 test machine;
 * every kernel has a ``_serial`` twin (same row jobs, no thread pool), used for small batches where
@@ -395,12 +395,83 @@ def _backward_tv_pair(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compile
 
 
 @njit(**_SERIAL)
+def _backward_tv_pair_1(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+    """`_backward_tv_pair` unrolled for M = 1."""
+    tail = g.shape[1] - 1
+    q0 = u[b0, tail]
+    q1 = u[b1, tail]
+    for n in range(tail - 1, -1, -1):
+        q0 = g[b0, n] - np.conj(a[b0, n + 1, 0]) * q0
+        q1 = g[b1, n] - np.conj(a[b1, n + 1, 0]) * q1
+        u[b0, n] = q0
+        u[b1, n] = q1
+        if n >= 1:
+            grad_a[b0, n, 0] = -np.conj(y[b0, n - 1]) * q0
+            grad_a[b1, n, 0] = -np.conj(y[b1, n - 1]) * q1
+
+
+@njit(**_SERIAL)
+def _backward_tv_pair_2(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+    """`_backward_tv_pair` unrolled for M = 2: u[n+1], u[n+2] rotate through registers."""
+    tail = g.shape[1] - 2
+    q01, q02 = u[b0, tail], u[b0, tail + 1]
+    q11, q12 = u[b1, tail], u[b1, tail + 1]
+    for n in range(tail - 1, -1, -1):
+        acc0 = g[b0, n] - np.conj(a[b0, n + 2, 1]) * q02
+        acc1 = g[b1, n] - np.conj(a[b1, n + 2, 1]) * q12
+        acc0 -= np.conj(a[b0, n + 1, 0]) * q01
+        acc1 -= np.conj(a[b1, n + 1, 0]) * q11
+        u[b0, n] = acc0
+        u[b1, n] = acc1
+        q02, q01 = q01, acc0
+        q12, q11 = q11, acc1
+        if n >= 2:
+            grad_a[b0, n, 0] = -np.conj(y[b0, n - 1]) * acc0
+            grad_a[b0, n, 1] = -np.conj(y[b0, n - 2]) * acc0
+            grad_a[b1, n, 0] = -np.conj(y[b1, n - 1]) * acc1
+            grad_a[b1, n, 1] = -np.conj(y[b1, n - 2]) * acc1
+
+
+@njit(**_SERIAL)
+def _backward_tv_pair_4(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+    """`_backward_tv_pair` unrolled for M = 4."""
+    tail = g.shape[1] - 4
+    q01, q02, q03, q04 = u[b0, tail], u[b0, tail + 1], u[b0, tail + 2], u[b0, tail + 3]
+    q11, q12, q13, q14 = u[b1, tail], u[b1, tail + 1], u[b1, tail + 2], u[b1, tail + 3]
+    for n in range(tail - 1, -1, -1):
+        acc0 = (g[b0, n] - np.conj(a[b0, n + 4, 3]) * q04 - np.conj(a[b0, n + 3, 2]) * q03
+                - np.conj(a[b0, n + 2, 1]) * q02)
+        acc1 = (g[b1, n] - np.conj(a[b1, n + 4, 3]) * q14 - np.conj(a[b1, n + 3, 2]) * q13
+                - np.conj(a[b1, n + 2, 1]) * q12)
+        acc0 -= np.conj(a[b0, n + 1, 0]) * q01
+        acc1 -= np.conj(a[b1, n + 1, 0]) * q11
+        u[b0, n] = acc0
+        u[b1, n] = acc1
+        q04, q03, q02, q01 = q03, q02, q01, acc0
+        q14, q13, q12, q11 = q13, q12, q11, acc1
+        if n >= 4:
+            for i in range(1, 5):
+                grad_a[b0, n, i - 1] = -np.conj(y[b0, n - i]) * acc0
+                grad_a[b1, n, i - 1] = -np.conj(y[b1, n - i]) * acc1
+
+
+@njit(**_SERIAL)
 def _backward_tv_job(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     b0 = 2 * p
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_tv_pair(g, a, y, u, grad_a, b0, b0 + 1)
+        order = a.shape[2]
+        if g.shape[1] <= order:
+            pass  # the tail loops computed everything
+        elif order == 1:
+            _backward_tv_pair_1(g, a, y, u, grad_a, b0, b0 + 1)
+        elif order == 2:
+            _backward_tv_pair_2(g, a, y, u, grad_a, b0, b0 + 1)
+        elif order == 4:
+            _backward_tv_pair_4(g, a, y, u, grad_a, b0, b0 + 1)
+        else:
+            _backward_tv_pair(g, a, y, u, grad_a, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
         _backward_tv_row(g, a, y, u, grad_a, b0)
