@@ -167,11 +167,11 @@ def test_multithreaded_kernels_match_loop():
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 8])
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
-@pytest.mark.parametrize("n_time", [1, 4, 5, 50])
+@pytest.mark.parametrize("n_time", [1, 4, 5, 9, 50])
 def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
-    """Every kernel variant (serial/parallel, single row/pair, unrolled M = 1, 2, 4 or generic)."""
+    """Every kernel variant (serial/parallel, single row/pair, unrolled M = 1, 2, 4, 8 or generic)."""
     gen = torch.Generator().manual_seed(order * 100 + rows * 10 + n_time)
     x = torch.randn(rows, n_time, dtype=torch.float64, generator=gen)
     a = 0.3 * torch.randn(rows, n_time, order, dtype=torch.float64, generator=gen) / order
@@ -180,7 +180,7 @@ def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
     torch.testing.assert_close(allpole(x.float(), a.float(), zi.float()), allpole_loop(x, a, zi).float(), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 8])
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
 @pytest.mark.parametrize("n_time", [1, 4, 5, 9, 50])
 def test_fused_backward_kernel_variants_match_autograd_of_the_oracle(order, rows, n_time):
