@@ -122,8 +122,11 @@ class _WrappedLoss(nn.Module):
         super().__init__()
         self.pre_emphasis = PreEmphasis(pre_emphasis, pre_emphasis_coef)
 
+    #: the wrapped criterion (an auraloss module), set by subclasses that do not override `criterion`
+    loss: nn.Module
+
     def criterion(self, prediction: Tensor, target: Tensor) -> Tensor:
-        raise NotImplementedError
+        return self.loss(prediction, target)
 
     def forward(self, prediction: Tensor, target: Tensor) -> Tensor:
         _check_pair(prediction, target)
@@ -151,9 +154,6 @@ class ESRLoss(_WrappedLoss):
         super().__init__(pre_emphasis, pre_emphasis_coef)
         self.loss = auraloss.time.ESRLoss(eps=eps)
 
-    def criterion(self, prediction: Tensor, target: Tensor) -> Tensor:
-        return self.loss(prediction, target)
-
 
 class DCLoss(_WrappedLoss):
     r"""DC error relative to the target's power (auraloss ``DCLoss``).
@@ -173,9 +173,6 @@ class DCLoss(_WrappedLoss):
     def __init__(self, pre_emphasis: str = "none", pre_emphasis_coef: float | None = None, eps: float = 1e-8) -> None:
         super().__init__(pre_emphasis, pre_emphasis_coef)
         self.loss = auraloss.time.DCLoss(eps=eps)
-
-    def criterion(self, prediction: Tensor, target: Tensor) -> Tensor:
-        return self.loss(prediction, target)
 
 
 class L1Loss(_WrappedLoss):
