@@ -167,11 +167,15 @@ def test_multithreaded_kernels_match_loop():
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 8])
+KERNEL_ORDERS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16]  # every unrolled order, and 9 (generic)
+KERNEL_LENGTHS = [1, 4, 5, 9, 16, 17, 24, 33, 50]  # around M and 2M, where the kernels switch loops
+
+
+@pytest.mark.parametrize("order", KERNEL_ORDERS)
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
-@pytest.mark.parametrize("n_time", [1, 4, 5, 9, 50])
+@pytest.mark.parametrize("n_time", KERNEL_LENGTHS)
 def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
-    """Every kernel variant (serial/parallel, single row/pair, unrolled M = 1, 2, 4, 8 or generic)."""
+    """Every kernel variant (serial/parallel, single row/pair, unrolled or generic order)."""
     gen = torch.Generator().manual_seed(order * 100 + rows * 10 + n_time)
     x = torch.randn(rows, n_time, dtype=torch.float64, generator=gen)
     a = 0.3 * torch.randn(rows, n_time, order, dtype=torch.float64, generator=gen) / order
@@ -180,9 +184,9 @@ def test_unrolled_and_generic_row_kernels_match_the_oracle(order, rows, n_time):
     torch.testing.assert_close(allpole(x.float(), a.float(), zi.float()), allpole_loop(x, a, zi).float(), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize("order", KERNEL_ORDERS)
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
-@pytest.mark.parametrize("n_time", [1, 4, 5, 9, 50])
+@pytest.mark.parametrize("n_time", KERNEL_LENGTHS)
 def test_fused_backward_kernel_variants_match_autograd_of_the_oracle(order, rows, n_time):
     """dL/dx, dL/da, dL/dzi from every fused-backward variant equal autograd through the loop."""
     gen = torch.Generator().manual_seed(order * 1000 + rows * 10 + n_time)
@@ -192,5 +196,24 @@ def test_fused_backward_kernel_variants_match_autograd_of_the_oracle(order, rows
     weight = torch.randn(rows, n_time, dtype=torch.float64, generator=gen)
     ours = torch.autograd.grad((allpole(x, a, zi) * weight).sum(), (x, a, zi))
     oracle = torch.autograd.grad((allpole_loop(x, a, zi) * weight).sum(), (x, a, zi))
+    for got, want in zip(ours, oracle):
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 8, 16])
+@pytest.mark.parametrize("rows", [1, 3])
+def test_kernel_variants_in_complex128_match_the_oracle(order, rows):
+    """The conjugations of the unrolled backward (conj(a), conj(y)) against autograd of the loop."""
+    gen = torch.Generator().manual_seed(order * 7 + rows)
+    n_time = 3 * order + 5
+    x = torch.randn(rows, n_time, dtype=torch.complex128, generator=gen, requires_grad=True)
+    a = (0.3 * torch.randn(rows, n_time, order, dtype=torch.complex128, generator=gen) / order).requires_grad_()
+    zi = torch.randn(rows, order, dtype=torch.complex128, generator=gen, requires_grad=True)
+    weight = torch.randn(rows, n_time, dtype=torch.complex128, generator=gen)
+    y = allpole(x, a, zi)
+    expected = allpole_loop(x, a, zi)
+    torch.testing.assert_close(y, expected, rtol=1e-12, atol=1e-12)
+    ours = torch.autograd.grad((y * weight).real.sum(), (x, a, zi))
+    oracle = torch.autograd.grad((expected * weight).real.sum(), (x, a, zi))
     for got, want in zip(ours, oracle):
         torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-11)

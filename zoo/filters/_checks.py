@@ -42,6 +42,9 @@ def compute_dtype(*tensors: Tensor | None) -> tuple[torch.dtype, torch.dtype]:
 
 
 def broadcast_leading(name_shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    shapes = list(name_shapes.values())
+    if all(s == shapes[0] for s in shapes[1:]):  # the common case, without torch's slow general path
+        return tuple(shapes[0])
     try:
         return tuple(torch.broadcast_shapes(*name_shapes.values()))
     except RuntimeError:

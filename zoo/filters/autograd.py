@@ -76,6 +76,8 @@ class _AllpoleBase(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
+        if _ops.eager_cpu(x):
+            return _ops.allpole_forward_cpu(x, a, zi)
         return _ops.allpole_forward(x, a, zi)
 
     @staticmethod
@@ -90,7 +92,8 @@ class _AllpoleBase(torch.autograd.Function):
         need_x, need_a, need_zi = ctx.needs_input_grad
         time_varying = a.dim() == 3
         if not torch.is_grad_enabled():
-            u, grad_a, grad_zi = _ops.allpole_backward(grad_y.contiguous(), a, y, zi)
+            fused = _ops.allpole_backward_cpu if _ops.eager_cpu(grad_y) else _ops.allpole_backward
+            u, grad_a, grad_zi = fused(grad_y.contiguous(), a, y, zi)
         else:  # building a graph (create_graph=True): compose differentiable ops
             u = reverse.apply(grad_y.contiguous(), a)
             grad_a = coefficient_grad(u, y, zi, time_varying) if need_a else None
@@ -105,6 +108,8 @@ class _AllpoleReverseBase(torch.autograd.Function):
 
     @staticmethod
     def forward(g: Tensor, a: Tensor) -> Tensor:
+        if _ops.eager_cpu(g):
+            return _ops.allpole_reverse_cpu(g, a)
         return _ops.allpole_reverse(g, a)
 
     @staticmethod
@@ -179,8 +184,16 @@ class AllpoleReverseFunction(_AllpoleReverseBase):
         return AllpoleReverseFunction.apply(rhs.contiguous(), a)
 
 
+#: ``AllpoleFunction.apply`` without its Python prologue. ``Function.apply`` binds the arguments
+#: with ``inspect.signature`` on every call (about 10 us) before calling this C entry point; with
+#: three positional tensors and no functorch transform active, there is nothing to bind.
+_apply_allpole = super(torch.autograd.Function, AllpoleFunction).apply
+
+
 def allpole_function(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
     """Apply the right Function: the jvp-free one while `torch.compile` traces, else the full one."""
     if torch.compiler.is_compiling():
         return CompiledAllpoleFunction.apply(x, a, zi)
-    return AllpoleFunction.apply(x, a, zi)
+    if torch._C._are_functorch_transforms_active():
+        return AllpoleFunction.apply(x, a, zi)
+    return _apply_allpole(x, a, zi)
