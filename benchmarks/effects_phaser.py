@@ -3,7 +3,14 @@
 10 s of audio at 44.1 kHz, batch 1, mono, float32 and float64, for the TD forms (LFO hop 10 ms)
 and the FS twin at hop 10 / 40 / 160 ms (window 4 hop). Prints a markdown table.
 
-Usage: ``python benchmarks/effects_phaser.py [--quick]``
+``td_exact`` runs the all-pass chain and its delay-free loop in the state-space Numba kernel
+(`zoo.effects.kernels_phaser`: one forward sweep, one adjoint sweep that re-runs the forward from
+checkpoints). On the 2-core test machine (shared, so noisy: ranges over three runs, min of 5
+repeats each) a float32 / float64 td_exact step took 224-311 / 268-420 ms with the earlier
+composed order-K form and 47-72 / 56-91 ms with the kernel, about 4.5x faster (td_regrouped:
+135-206 / 277-407 ms).
+
+Usage: ``python benchmarks/effects_phaser.py [--quick] [--methods td_exact fs ...]``
 """
 
 from __future__ import annotations
@@ -13,16 +20,16 @@ import time
 
 import torch
 
-from zoo.effects.phaser import Phaser
+from zoo.effects.phaser import PHASER_METHODS, Phaser
 
 SAMPLE_RATE = 44100
 
 
-def _configs(quick: bool):
+def _configs(quick: bool, methods: tuple[str, ...]):
     hops_ms = (10,) if quick else (10, 40, 160)
     out = [("td_regrouped", 10), ("td_exact", 10)]
     out += [("fs", h) for h in hops_ms]
-    return out
+    return [(method, hop_ms) for method, hop_ms in out if method in methods]
 
 
 def _step_seconds(model: Phaser, x: torch.Tensor, target: torch.Tensor, repeats: int) -> float:
@@ -37,11 +44,12 @@ def _step_seconds(model: Phaser, x: torch.Tensor, target: torch.Tensor, repeats:
     return min(times[1:])
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, methods: tuple[str, ...] = PHASER_METHODS) -> list[dict]:
     """Time one training step per (method, hop, dtype); returns one dict per row.
 
     Args:
         quick: 1 s of audio, one repeat and only the 10 ms FS hop (a smoke run).
+        methods: the phaser methods to time. Default all of `PHASER_METHODS`.
 
     Returns:
         ``[{"method", "hop_ms", "dtype", "seconds_audio", "step_ms"}, ...]``.
@@ -58,7 +66,7 @@ def run(quick: bool = False) -> list[dict]:
         for dtype in (torch.float32, torch.float64):
             gen = torch.Generator().manual_seed(0)
             x = torch.randn(1, 1, int(seconds * SAMPLE_RATE), generator=gen).to(dtype)
-            for method, hop_ms in _configs(quick):
+            for method, hop_ms in _configs(quick, tuple(methods)):
                 torch.manual_seed(0)
                 hop = round(hop_ms * 1e-3 * SAMPLE_RATE)
                 target_model = Phaser(SAMPLE_RATE, hop=hop, method=method, lfo_rate_hz=0.5, g2=0.5).to(dtype)
@@ -86,4 +94,6 @@ def markdown(rows: list[dict]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    print(markdown(run(parser.parse_args().quick)))
+    parser.add_argument("--methods", nargs="+", choices=PHASER_METHODS, default=list(PHASER_METHODS))
+    args = parser.parse_args()
+    print(markdown(run(args.quick, tuple(args.methods))))

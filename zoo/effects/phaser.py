@@ -22,10 +22,16 @@ Three implementations:
   times the biquad this is one time-varying FIR of K+3 taps followed by ONE all-pole of order K+2.
   For time-varying p this is an approximation: the zeros and poles of different stages are
   regrouped as if they commuted.
-* ``"td_exact"``: exact for any p[n] (see `allpass_cascade_exact` for the derivation). The
-  delay-free loop is solved by an exactly composed time-varying recursion of order K on the loop
-  signal, the stages are then run in order on u (each a 2-tap time-varying FIR and a first-order
-  all-pole), and the biquad is a time-invariant section at the end.
+* ``"td_exact"``: exact for any p[n], in state-space form (`AllpassLoopFunction`, Numba kernels in
+  `zoo.effects.kernels_phaser`). Per sample each stage is affine in its input,
+  y_k[n] = p[n] y_{k-1}[n] + c_k[n] with c_k[n] = p[n] y_k[n-1] - y_{k-1}[n-1] from the K + 1
+  stored values (u[n-1], y_1[n-1], ..., y_K[n-1]), so y_K[n] = p[n]^K u[n] + C[n] and the
+  delay-free loop is solved per sample, u[n] = (x[n] + g2 C[n]) / (1 - g2 p[n]^K), a pivot > 0 for
+  |g2| <= 1, |p| < 1 whatever the modulation. The backward pass is the exact adjoint of that
+  per-sample system (one reverse sweep). The biquad is a time-invariant section at the end.
+  (An earlier version composed the K stages into one order-K recursion on the loop signal,
+  `allpass_cascade_exact`; mathematically the same, but its leading coefficient can come close to
+  0 when p moves fast, which gave non-finite losses in training. It is kept for double backward.)
 * ``"fs"``: frequency sampling (Hann window 4L, hop L, FFT length 2^(ceil(log2 4L)+1)); each frame
   uses H(e^{jw}) of its frame-rate p.
 
@@ -33,7 +39,7 @@ Measured difference between the two TD forms (float64, 44.1 kHz, 1 s of white no
 g1 = 0.5, biquad = identity; p from the default LFO mapping with a cosine LFO sweeping the break
 frequency over 100-2000 Hz (p in [0.749, 0.986]), control hop 10 ms, linear interpolation;
 ESR = ||y_regrouped - y_exact||^2 / ||y_exact||^2; td_exact itself matches a float64
-sample-by-sample loop to ESR < 1e-19. Reproduced by
+sample-by-sample loop to ESR < 1e-29, i.i.d. p included. Reproduced by
 ``tests/effects/test_phaser_exact.py::test_regrouped_vs_exact_documented_numbers``):
 
 ========  =========  =========  =========  =========  =====================
@@ -52,6 +58,7 @@ and for fast modulation the regrouped 6th-order all-pole is not even stable whil
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -66,12 +73,15 @@ from ..filters import (
     num_frames,
 )
 from ..models.lfo import LFOController, allpass_coefficient, break_frequency_hz
+from . import kernels_phaser
 from .base import Effect, check_audio
 
 __all__ = [
     "PHASER_METHODS",
     "allpass_polynomials",
     "allpass_cascade_exact",
+    "allpass_feedback_loop",
+    "AllpassLoopFunction",
     "phaser_response",
     "phaser",
     "Phaser",
@@ -146,7 +156,8 @@ def allpass_cascade_exact(p: Tensor, num_stages: int = 4) -> tuple[Tensor, Tenso
     the phaser matches a float64 sample loop to ~1e-12; under extreme modulation (p[n] i.i.d. in
     (-0.95, 0.95)) the coefficients grow (to ~200 for K = 4, ~2000 for K = 6) and K = 6 loses digits
     (~1e-7 relative), since l's denominator can come close to 0 (there the order-K input-output
-    recursion degenerates; a K-state state-space form would not).
+    recursion degenerates; the state-space form of ``"td_exact"``, `AllpassLoopFunction`, does not:
+    this fraction is now only used for its double backward and for analysis).
 
     With this exact fraction the delay-free feedback loop u = x + g2 A u becomes
     (D - g2 N) u = D x, and A (1 - g2 A)^{-1} = (D - g2 N)^{-1} N (both exact for time-varying p).
@@ -182,6 +193,265 @@ def allpass_cascade_exact(p: Tensor, num_stages: int = 4) -> tuple[Tensor, Tenso
             (m[i] * p_lag[i] if i <= k else 0.0) - m[i - 1] for i in range(1, k + 2)
         ]
     return torch.stack(den, dim=-1), torch.stack(num, dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# td_exact: the all-pass chain with delay-free feedback in state-space form (custom ops)
+# ----------------------------------------------------------------------------------------------
+
+#: below this many rows the kernels run without the thread pool (nothing to share, and waking the
+#: pool costs more than it saves); as `zoo.filters._ops`.
+_SERIAL_MAX_ROWS = 2
+
+
+def _kernel(name: str, rows: int):
+    return getattr(kernels_phaser, f"{name}_serial" if rows <= _SERIAL_MAX_ROWS else name)
+
+
+@torch.library.custom_op("zoo::phaser_allpass_loop", mutates_args=(), device_types="cpu")
+def _allpass_loop_op(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:
+    """x, p (N, T); g2 (N,); zi (N, K+1) -> (y_K (N, T), checkpoints (N, ceil(T / CHUNK) + 1, K+1))."""
+    y = torch.empty_like(x)
+    ckpt = x.new_empty(x.shape[0], kernels_phaser.num_checkpoints(x.shape[1]), zi.shape[1])
+    _kernel("allpass_loop_forward", x.shape[0])(
+        x.detach().numpy(), p.detach().numpy(), g2.detach().numpy(), zi.detach().numpy(), y.numpy(), ckpt.numpy()
+    )
+    return y, ckpt
+
+
+@_allpass_loop_op.register_kernel("cuda")
+def _(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - GPU
+    # A strictly sequential scan with K + 1 states per row: one CPU pass beats a GPU loop.
+    y, ckpt = _allpass_loop_op(x.cpu(), p.cpu(), g2.cpu(), zi.cpu())
+    return y.to(x.device), ckpt.to(x.device)
+
+
+@_allpass_loop_op.register_fake
+def _(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:
+    return torch.empty_like(x), x.new_empty(x.shape[0], kernels_phaser.num_checkpoints(x.shape[1]), zi.shape[1])
+
+
+@torch.library.custom_op("zoo::phaser_allpass_loop_backward", mutates_args=(), device_types="cpu")
+def _allpass_loop_backward_op(
+    grad_y: Tensor, grad_zf: Tensor, x: Tensor, p: Tensor, g2: Tensor, ckpt: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The exact adjoint, one reverse sweep: (dL/dx (N, T), dL/dp (N, T), dL/dg2 (N,), dL/dzi (N, K+1))."""
+    grad_x, grad_p = torch.empty_like(x), torch.empty_like(p)
+    grad_g2, grad_zi = torch.empty_like(g2), ckpt.new_empty(ckpt.shape[0], ckpt.shape[2])
+    _kernel("allpass_loop_backward", x.shape[0])(
+        grad_y.detach().numpy(), grad_zf.detach().numpy(), x.detach().numpy(), p.detach().numpy(),
+        g2.detach().numpy(), ckpt.detach().numpy(), grad_x.numpy(), grad_p.numpy(), grad_g2.numpy(),
+        grad_zi.numpy(),
+    )
+    return grad_x, grad_p, grad_g2, grad_zi
+
+
+@_allpass_loop_backward_op.register_kernel("cuda")
+def _(grad_y, grad_zf, x, p, g2, ckpt):  # pragma: no cover - GPU
+    outs = _allpass_loop_backward_op(grad_y.cpu(), grad_zf.cpu(), x.cpu(), p.cpu(), g2.cpu(), ckpt.cpu())
+    return tuple(o.to(x.device) for o in outs)
+
+
+@_allpass_loop_backward_op.register_fake
+def _(grad_y, grad_zf, x, p, g2, ckpt):
+    return torch.empty_like(x), torch.empty_like(p), torch.empty_like(g2), ckpt.new_empty(ckpt.shape[0], ckpt.shape[2])
+
+
+@torch.library.custom_op("zoo::phaser_allpass_loop_tangent", mutates_args=(), device_types="cpu")
+def _allpass_loop_tangent_op(
+    x: Tensor, p: Tensor, g2: Tensor, zi: Tensor, dx: Tensor, dp: Tensor, dg2: Tensor, dzi: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Forward-mode derivative: (dy_K (N, T), dzf (N, K+1)) for the tangents (dx, dp, dg2, dzi)."""
+    dy, dzf = torch.empty_like(x), torch.empty_like(zi)
+    _kernel("allpass_loop_tangent", x.shape[0])(
+        *(t.detach().numpy() for t in (x, p, g2, zi, dx, dp, dg2, dzi)), dy.numpy(), dzf.numpy()
+    )
+    return dy, dzf
+
+
+@_allpass_loop_tangent_op.register_kernel("cuda")
+def _(x, p, g2, zi, dx, dp, dg2, dzi):  # pragma: no cover - GPU
+    dy, dzf = _allpass_loop_tangent_op(*(t.cpu() for t in (x, p, g2, zi, dx, dp, dg2, dzi)))
+    return dy.to(x.device), dzf.to(x.device)
+
+
+@_allpass_loop_tangent_op.register_fake
+def _(x, p, g2, zi, dx, dp, dg2, dzi):
+    return torch.empty_like(x), torch.empty_like(zi)
+
+
+class _AllpassLoopBase(torch.autograd.Function):
+    r"""K first-order all-passes (Eq. 10) in a delay-free feedback loop, exact for any p[n].
+
+    .. math::
+
+        y_k[n] = p[n] (y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1], \qquad y_0 = u = x + g_2 y_K.
+
+    Forward: per sample, each stage is affine in its input, y_k[n] = p[n] y_{k-1}[n] + c_k[n] with
+    c_k[n] = p[n] y_k[n-1] - y_{k-1}[n-1] from the stored state, so y_K[n] = p[n]^K u[n] + C[n] and
+    the loop is solved per sample: u[n] = (x[n] + g_2 C[n]) / (1 - g_2 p[n]^K) (> 0 for |g_2| <= 1,
+    |p| < 1). State s[n] = (u[n], y_1[n], ..., y_K[n]). Numba kernel, `zoo.effects.kernels_phaser`.
+
+    Backward: the exact adjoint, a reverse sweep of the transposed per-sample system (derivation in
+    `zoo.effects.kernels_phaser`), giving dL/dx, dL/dp[n] per sample, dL/dg2 and dL/dzi. The
+    forward saves the state every `kernels_phaser.CHUNK` samples and the backward re-runs each chunk
+    (O(N T / CHUNK) saved memory instead of O(N T K)).
+
+    Double backward (``create_graph=True``): the gradient is recomputed by differentiating the
+    composed order-K form (`allpass_cascade_exact` + `zoo.filters.lfilter`), which is exact
+    mathematically but loses digits (and can degenerate) when p jumps from sample to sample. It
+    needs a signal at rest (``zi`` None): with a streaming state it raises ``RuntimeError``.
+    Forward-mode AD (``jvp``) runs a tangent kernel (exact and robust, any ``zi``).
+
+    Inputs: x, p (N, T); g2 (N,); zi (N, K+1) or None (zeros: the signal starts at rest); num_stages K
+    (an int, consistent with ``zi``), all contiguous and of one dtype. Outputs: y_K (N, T), zf (N, K+1) and the saved checkpoints
+    (non-differentiable; an implementation detail). Float32 and float64, CPU (CUDA tensors go
+    through the CPU kernel). No vmap rule.
+    """
+
+    @staticmethod
+    def forward(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor | None, num_stages: int) -> tuple[Tensor, Tensor, Tensor]:
+        zi = x.new_zeros(x.shape[0], num_stages + 1) if zi is None else zi
+        y, ckpt = _allpass_loop_op(x, p, g2, zi)
+        return y, ckpt[:, -1].clone(), ckpt
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        x, p, g2, zi, num_stages = inputs
+        ckpt = output[2]
+        ctx.mark_non_differentiable(ckpt)
+        ctx.at_rest = zi is None
+        ctx.num_stages = num_stages
+        zi = x.new_zeros(x.shape[0], num_stages + 1) if zi is None else zi
+        ctx.save_for_backward(x, p, g2, zi, ckpt)
+        ctx.save_for_forward(x, p, g2, zi)
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor | None, grad_zf: Tensor | None, _grad_ckpt: Tensor | None):
+        x, p, g2, zi, ckpt = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph: a differentiable (composed) recomputation
+            return _AllpassLoopBase._composed_backward(ctx, grad_y, grad_zf, x, p, g2)
+        grad_y = torch.zeros_like(x) if grad_y is None else grad_y.contiguous()
+        grad_zf = torch.zeros_like(zi) if grad_zf is None else grad_zf.contiguous()
+        grads = _allpass_loop_backward_op(grad_y, grad_zf, x, p, g2, ckpt)
+        return tuple(g if n else None for g, n in zip(grads, need[:4])) + (None,)
+
+    @staticmethod
+    def _composed_backward(ctx: Any, grad_y, grad_zf, x, p, g2):
+        if not ctx.at_rest:
+            raise RuntimeError(
+                "td_exact's double backward (create_graph=True) needs a signal at rest: it is not "
+                "supported through a streaming state (`zi`); detach the state or use create_graph=False"
+            )
+        need = ctx.needs_input_grad
+        wrt = [t for t, n in zip((x, p, g2), need[:3]) if n]
+        with torch.enable_grad():
+            y, zf = _allpass_loop_composed(x, p, g2, ctx.num_stages)
+            pairs = [(o, g) for o, g in ((y, grad_y), (zf, grad_zf)) if g is not None]
+            grads = iter(torch.autograd.grad(
+                [o for o, _ in pairs], wrt, [g for _, g in pairs], create_graph=True, allow_unused=True
+            ))
+        out = [next(grads) if n else None for n in need[:3]]
+        out = [torch.zeros_like(t) if g is None and n else g for g, t, n in zip(out, (x, p, g2), need[:3])]
+        return (*out, None, None)
+
+
+class _CompiledAllpassLoopFunction(_AllpassLoopBase):
+    """`AllpassLoopFunction` without forward-mode AD: what runs under `torch.compile` (Dynamo cannot
+    trace a custom ``jvp``)."""
+
+
+class AllpassLoopFunction(_AllpassLoopBase):
+    __doc__ = _AllpassLoopBase.__doc__
+
+    @staticmethod
+    def jvp(ctx: Any, dx: Tensor | None, dp: Tensor | None, dg2: Tensor | None, dzi: Tensor | None, _dk: None):
+        x, p, g2, zi = ctx.saved_tensors
+        tangents = [
+            torch.zeros_like(t) if d is None else d.contiguous() for d, t in zip((dx, dp, dg2, dzi), (x, p, g2, zi))
+        ]
+        dy, dzf = _allpass_loop_tangent_op(x, p, g2, zi, *tangents)
+        return dy, dzf, None
+
+
+def _apply_allpass_loop(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor | None, num_stages: int):
+    """Apply the right Function: the jvp-free one while `torch.compile` traces, else the full one."""
+    if torch.compiler.is_compiling():
+        return _CompiledAllpassLoopFunction.apply(x, p, g2, zi, num_stages)
+    return AllpassLoopFunction.apply(x, p, g2, zi, num_stages)
+
+
+def _allpass_loop_composed(x: Tensor, p: Tensor, g2: Tensor, num_stages: int) -> tuple[Tensor, Tensor]:
+    """The loop of `AllpassLoopFunction` (at rest) from the composed order-K fraction: differentiable torch ops.
+
+    (D - g2 N) r = g2 N x with r = u - x (`allpass_cascade_exact`), then the K stages in order,
+    each a 2-tap time-varying FIR and a first-order all-pole. Exact up to the conditioning of the
+    composed fraction (see `allpass_cascade_exact`); used for double backward.
+
+    Args: x, p (N, T); g2 (N,); num_stages K. Returns (y_K (N, T), zf (N, K+1)).
+    """
+    den, num = allpass_cascade_exact(p, num_stages)
+    den, num = den.to(x.dtype), num.to(x.dtype)
+    g2_c = g2[:, None, None]
+    e = den - g2_c * num
+    lead = e[..., :1]  # 1 - g2 p[n]^K
+    u = x + lfilter(g2_c * num / lead, e[..., 1:] / lead, x)
+    outs = [u]
+    b_stage = torch.stack([p, -torch.ones_like(p)], dim=-1)  # p[n] v[n] - v[n-1]
+    a_stage = -p.unsqueeze(-1)  # y[n] = w[n] + p[n] y[n-1]
+    for _ in range(num_stages):
+        outs.append(lfilter(b_stage, a_stage, outs[-1]))
+    if x.shape[-1] == 0:
+        return outs[-1], x.new_zeros(x.shape[0], num_stages + 1)
+    return outs[-1], torch.stack([o[:, -1] for o in outs], dim=-1)
+
+
+def allpass_feedback_loop(
+    x: Tensor,
+    p: Tensor,
+    g2: Tensor,
+    zi: Tensor | None = None,
+    *,
+    num_stages: int = 4,
+    return_zf: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""K first-order all-passes in a delay-free feedback loop, exact for any p[n] (state-space form).
+
+    y_k[n] = p[n] (y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1] (Eq. 10), y_0 = u = x + g2 y_K; returns
+    y_K. See `AllpassLoopFunction` for the per-sample solve and the adjoint.
+
+    Args:
+        x: input, (N, T).
+        p: all-pass coefficient per sample, (N, T), |p| < 1 (not checked).
+        g2: feedback gain, (N,), |g2| <= 1 (not checked; then the per-sample pivot
+            1 - g2 p^K stays > 0).
+        zi: state (N, K+1): u[-1], y_1[-1], ..., y_K[-1]. Default None: at rest (zeros).
+        num_stages: K >= 1. Default 4.
+        return_zf: also return the final state, in the layout of ``zi``.
+
+    Returns:
+        y_K (N, T), or (y_K, zf) when ``return_zf``.
+
+    Raises:
+        ValueError: ``num_stages`` < 1 or a shape mismatch.
+
+    Supports:
+        CPU (CUDA through the CPU kernel), float32 and float64, autograd (double backward only at
+        rest, see `AllpassLoopFunction`), forward-mode AD. Not vmap.
+    """
+    _check_stages(num_stages)
+    if x.dim() != 2 or p.shape != x.shape or g2.shape != x.shape[:1]:
+        raise ValueError(
+            f"Unexpected shapes for `x`, `p`, `g2`: expected (N, T), (N, T) and (N,), found "
+            f"{tuple(x.shape)}, {tuple(p.shape)} and {tuple(g2.shape)}"
+        )
+    if zi is not None and zi.shape != (x.shape[0], num_stages + 1):
+        raise ValueError(f"Unexpected shape for `zi`: expected {(x.shape[0], num_stages + 1)}, found {tuple(zi.shape)}")
+    y, zf, _ = _apply_allpass_loop(
+        x.contiguous(), p.contiguous(), g2.contiguous(), None if zi is None else zi.contiguous(), num_stages
+    )
+    return (y, zf) if return_zf else y
 
 
 def phaser_response(
@@ -304,8 +574,10 @@ def phaser(
         ValueError: bad ``method``, ``num_stages``, ``hop``, ``sample_rate`` or shapes.
 
     Supports:
-        CPU and CUDA (through `zoo.filters`), float32 and float64, autograd (all tensor inputs,
-        any order for the TD methods) and forward-mode AD.
+        CPU and CUDA (through `zoo.filters`; ``"td_exact"``'s chain runs its CPU kernel), float32
+        and float64, autograd (all tensor inputs; any order for ``"td_regrouped"`` and ``"fs"``;
+        ``"td_exact"``'s double backward differentiates the composed form, see
+        `AllpassLoopFunction`) and forward-mode AD.
     """
     x = check_audio(x)
     if method not in PHASER_METHODS:
@@ -355,7 +627,6 @@ def _phaser_td(
     *,
     method: str,
     num_stages: int,
-    p_past: Tensor | None = None,
     zi: dict[str, Tensor] | None = None,
     return_zf: bool = False,
 ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
@@ -366,14 +637,12 @@ def _phaser_td(
         biquad_b: (B', 3). biquad_a: (B', 2) without a0 = 1.
         method: ``"td_exact"`` or ``"td_regrouped"``.
         num_stages: K.
-        p_past: (B', K), p[-K], ..., p[-1] (oldest first): ``"td_exact"``'s coefficients at sample n
-            depend on p[n-K .. n]. Default None: the signal starts here (p before sample 0 is taken
-            as p[0], the convention of `allpass_cascade_exact`). Ignored by ``"td_regrouped"``.
         zi: the filter states returned (as ``zf``) for the previous block; None (default) = zeros,
-            a signal at rest. Keys: ``"loop"`` (B, C, 2K), ``"stage0"`` .. ``"stage{K-1}"`` (B, C, 2)
-            and ``"biquad"`` (B, C, 4) for ``"td_exact"``; ``"filter"`` (B, C, 2K + 4) for
-            ``"td_regrouped"``. Each is an `lfilter` direct-form-I state (past inputs, then past
-            outputs, newest first).
+            a signal at rest. Keys: ``"allpass"`` (B, C, K+1), the state of the chain and its loop
+            (u[-1], y_1[-1], ..., y_K[-1], see `AllpassLoopFunction`), and ``"biquad"`` (B, C, 4) for
+            ``"td_exact"``; ``"filter"`` (B, C, 2K + 4) for ``"td_regrouped"``. ``"biquad"`` and
+            ``"filter"`` are `lfilter` direct-form-I states (past inputs, then past outputs, newest
+            first).
         return_zf: also return the final states, in the layout of ``zi``.
 
     Returns:
@@ -402,24 +671,22 @@ def _phaser_td(
         y = run("filter", b_tot / lead, a_tot[..., 1:] / lead, x)
         return (y, zf) if return_zf else y
 
-    # td_exact
-    if p_past is None:
-        den, num = allpass_cascade_exact(p_c, num_stages)
-    else:  # the first K coefficients need p before the block: compute on [p_past, p], drop K
-        p_ext = torch.cat([p_past.to(p.dtype).expand(p.shape[0], num_stages), p], dim=-1)[:, None, :]
-        den, num = allpass_cascade_exact(p_ext, num_stages)
-        den, num = den[..., num_stages:, :], num[..., num_stages:, :]
-    den, num = den.to(x.dtype), num.to(x.dtype)
-    e = den - g2_c[..., None] * num
-    lead = e[..., :1]  # 1 - g2 p[n]^K
-    # (D - g2 N) r = g2 N x with r = u - x: the loop signal u, exactly, without a delay-free loop.
-    u = x + run("loop", g2_c[..., None] * num / lead, e[..., 1:] / lead, x)
-    y = u
-    b_stage = torch.stack([p_c, -torch.ones_like(p_c)], dim=-1)  # p[n] x[n] - x[n-1]
-    a_stage = -p_c.unsqueeze(-1)  # y[n] = v[n] + p[n] y[n-1]
-    for k in range(num_stages):
-        y = run(f"stage{k}", b_stage, a_stage, y)
-    y = run("biquad", bq_b, bq_a, g1_c * x + y)
+    # td_exact: the chain and its delay-free loop per sample (state-space, `AllpassLoopFunction`), on
+    # rows of x broadcast with p and g2; then the through path and the time-invariant biquad.
+    rows_b = max(x.shape[0], p_c.shape[0], g2.shape[0])
+    n_channels, n_time = x.shape[1], x.shape[2]
+    rows = rows_b * n_channels
+    loop_zi = zi.get("allpass")
+    y_k, loop_zf, _ = _apply_allpass_loop(
+        x.expand(rows_b, n_channels, n_time).reshape(rows, n_time).contiguous(),
+        p_c.expand(rows_b, n_channels, n_time).reshape(rows, n_time).contiguous(),
+        g2[:, None].expand(rows_b, n_channels).reshape(rows).contiguous(),
+        None if loop_zi is None else loop_zi.reshape(rows, num_stages + 1).contiguous(),
+        num_stages,
+    )
+    if return_zf:
+        zf["allpass"] = loop_zf.reshape(rows_b, n_channels, num_stages + 1)
+    y = run("biquad", bq_b, bq_a, g1_c * x + y_k.reshape(rows_b, n_channels, n_time))
     return (y, zf) if return_zf else y
 
 
@@ -592,10 +859,9 @@ class Phaser(Effect):
 
         Exact for the TD methods (up to rounding): the state carries the absolute sample offset
         (so the LFO, interpolated between frames at m * hop, is evaluated at the block's absolute
-        times, for blocks of any length), the last K values of p[n] (``"td_exact"``'s coefficients
-        at n depend on p[n-K .. n], see `allpass_cascade_exact`), and every filter state: the loop
-        filter, the K stages and the biquad for ``"td_exact"``, the one pole-zero filter of order
-        K + 2 for ``"td_regrouped"``. Use `Effect.stream` for the stateful form.
+        times, for blocks of any length) and every filter state: the K + 1 values of the all-pass
+        chain and its loop (`AllpassLoopFunction`) and the biquad for ``"td_exact"``, the one
+        pole-zero filter of order K + 2 for ``"td_regrouped"``. Use `Effect.stream` for the stateful form.
 
         The state keeps the autograd graph of the blocks before it (so gradients through several
         blocks are exact); for long streams run under ``torch.inference_mode()`` (or detach it).
@@ -604,7 +870,7 @@ class Phaser(Effect):
             x: the next block of the input audio, (B, C, T_block), any T_block >= 0.
             state: None for the first block, then the state returned for the previous block (a
                 dict: ``"method"``, ``"offset"`` (samples so far), ``"shape"`` (B, C),
-                ``"p_past"`` (1, K) and ``"filters"``, the `lfilter` states; treat it as opaque).
+                and ``"filters"``, the filter states; treat it as opaque).
 
         Shape:
             x: (B, C, T_block) -> (B, C, T_block).
@@ -627,7 +893,7 @@ class Phaser(Effect):
             )
         n_batch, n_channels, n_block = x.shape
         if state is None:
-            state = {"method": self.method, "offset": 0, "shape": (n_batch, n_channels), "p_past": None, "filters": None}
+            state = {"method": self.method, "offset": 0, "shape": (n_batch, n_channels), "filters": None}
         elif state.get("method") != self.method:
             raise ValueError(
                 f"Unexpected `state`: it was made by method {state.get('method')!r}, but `method` is "
@@ -645,15 +911,13 @@ class Phaser(Effect):
         y, filters = _phaser_td(
             x.to(dtype), p, self.g1.to(dtype).reshape(1), self.g2.to(dtype).reshape(1),
             self.biquad_b.to(dtype).reshape(1, 3), self.biquad_a.to(dtype).reshape(1, 2),
-            method=self.method, num_stages=self.num_stages, p_past=state["p_past"], zi=state["filters"],
+            method=self.method, num_stages=self.num_stages, zi=state["filters"],
             return_zf=True,
         )
-        past = p[:, :1].expand(1, self.num_stages) if state["p_past"] is None else state["p_past"].to(dtype)
         new_state = {
             "method": self.method,
             "offset": state["offset"] + n_block,
             "shape": (n_batch, n_channels),
-            "p_past": torch.cat([past, p], dim=-1)[:, -self.num_stages :],
             "filters": filters,
         }
         return y, new_state
