@@ -8,6 +8,15 @@ batch 34 x 6000 samples at 48 kHz, forward + backward. Two columns:
   grad: the part that TD and FS change. The paper's numbers (TD 32 ms; FS 57 - 1795 ms; LSTM 1322 ms on
   an M1 Pro) are of this order, so compare with this column; for the LSTM it is the LSTM-64 and source.
 
+Two FS hops per window:
+
+* ``hop 32`` (``fs@32``): the paper's configuration. The filter changes every 32 samples (the
+  encoder's frame rate), so the paper's FS evaluates one frame per control frame whatever N_win:
+  188 frames of a 2^(ceil(log2 N_win)+1)-point FFT per note, and its cost grows with N_win (57 ->
+  1795 ms). Compare ratios to TD with the paper on these rows.
+* ``hop N_win/4`` (``fs``): this library's default FS twin, which resamples the controls to the
+  coarser hop: cheaper, and flat in N_win, but it no longer follows 32-sample control changes.
+
 Run: ``python benchmarks/effects_synth.py [--quick]``. ``run(quick)`` returns the rows as dicts.
 """
 
@@ -23,6 +32,7 @@ from zoo.effects.synth import LSTMSynth, SynthModel
 
 SAMPLE_RATE = 48000
 N_WINS = (128, 256, 512, 1024, 2048, 4096)
+PAPER_HOP = 32  # the control (encoder) hop, the paper's FS hop
 PAPER_MS = {
     ("coeff", "td", None): 32, ("lp", "td", None): 29,
     ("coeff", "fs", 128): 57, ("lp", "fs", 128): 58, ("coeff", "fs", 256): 102, ("lp", "fs", 256): 98,
@@ -101,7 +111,9 @@ def run(quick: bool = False) -> list[dict]:
     """Time every configuration; ``quick`` uses batch 4, N_win 128 and 1024, fewer repeats.
 
     Returns:
-        one dict per row: filter_type, method, n_win, step_ms, voice_ms, paper_ms, batch, num_samples.
+        one dict per row: filter_type, method, n_win, hop, step_ms, voice_ms, ratio_to_td (voice),
+        paper_ms, paper_ratio (the paper's ms / its TD ms; only on rows with the paper's setting),
+        batch, num_samples.
     """
     _single_thread()
     batch, num_samples = (4, 6000) if quick else (34, 6000)
@@ -110,26 +122,38 @@ def run(quick: bool = False) -> list[dict]:
     data = _batch(batch, num_samples)
     torch.manual_seed(0)
     rows = []
-    configs = [(ft, "td", None) for ft in ("coeff", "lp")]
-    configs += [(ft, "fs", n) for ft in ("coeff", "lp") for n in n_wins]
-    for filter_type, method, n_win in configs:
-        model = SynthModel(SAMPLE_RATE, method, filter_type, n_win=n_win or 1024)
+    configs = [(ft, "td", None, None) for ft in ("coeff", "lp")]
+    configs += [(ft, "fs", n, hop) for ft in ("coeff", "lp") for n in n_wins for hop in (PAPER_HOP, None)]
+    td_voice = {}
+    for filter_type, method, n_win, hop in configs:
+        model = SynthModel(SAMPLE_RATE, method, filter_type, n_win=n_win or 1024, hop=hop)
+        voice_ms = _time(_voice_step(model, data), repeats)
+        if method == "td":
+            td_voice[filter_type] = voice_ms
+        # the paper's FS used hop 32: its numbers only compare with our hop-32 rows
+        paper = PAPER_MS.get((filter_type, method, n_win)) if method == "td" or hop == PAPER_HOP else None
+        paper_td = PAPER_MS[(filter_type, "td", None)]
         rows.append(
             {
                 "filter_type": filter_type, "method": method, "n_win": n_win,
+                "hop": None if method == "td" else (hop or n_win // 4),
                 "step_ms": _time(_model_step(model, data), repeats),
-                "voice_ms": _time(_voice_step(model, data), repeats),
-                "paper_ms": PAPER_MS.get((filter_type, method, n_win)),
+                "voice_ms": voice_ms,
+                "ratio_to_td": voice_ms / td_voice[filter_type],
+                "paper_ms": paper,
+                "paper_ratio": None if paper is None else paper / paper_td,
                 "batch": batch, "num_samples": num_samples,
             }
         )
     lstm = LSTMSynth(SAMPLE_RATE)
+    voice_ms = _time(_voice_step(lstm, data), 1)
     rows.append(
         {
-            "filter_type": "-", "method": "lstm", "n_win": None,
+            "filter_type": "-", "method": "lstm", "n_win": None, "hop": None,
             "step_ms": _time(_model_step(lstm, data), 1),
-            "voice_ms": _time(_voice_step(lstm, data), 1),
-            "paper_ms": PAPER_MS[("-", "lstm", None)], "batch": batch, "num_samples": num_samples,
+            "voice_ms": voice_ms, "ratio_to_td": voice_ms / td_voice["lp"],
+            "paper_ms": PAPER_MS[("-", "lstm", None)], "paper_ratio": PAPER_MS[("-", "lstm", None)] / PAPER_MS[("lp", "td", None)],
+            "batch": batch, "num_samples": num_samples,
         }
     )
     return rows
@@ -137,13 +161,15 @@ def run(quick: bool = False) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| filter | method | N_win | step ms (encoder + voice) | voice ms | paper ms (M1 Pro) |",
-        "|---|---|---|---|---|---|",
+        "| filter | method | N_win | hop | step ms (encoder + voice) | voice ms | voice / TD | paper ms (M1 Pro) | paper / TD |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         paper = "" if r["paper_ms"] is None else str(r["paper_ms"])
+        paper_ratio = "" if r["paper_ratio"] is None else f"{r['paper_ratio']:.1f}"
         lines.append(
-            f"| {r['filter_type']} | {r['method']} | {r['n_win'] or ''} | {r['step_ms']:.0f} | {r['voice_ms']:.0f} | {paper} |"
+            f"| {r['filter_type']} | {r['method']} | {r['n_win'] or ''} | {r['hop'] or ''} | {r['step_ms']:.0f} "
+            f"| {r['voice_ms']:.0f} | {r['ratio_to_td']:.1f} | {paper} | {paper_ratio} |"
         )
     return "\n".join(lines)
 
