@@ -18,7 +18,7 @@ def test_every_unrolled_order_has_all_four_entry_points():
     from zoo.filters.kernels import numba_unrolled
 
     for order in generate_unrolled.ORDERS:
-        for name in ("allpole_forward_tv", "allpole_backward_tv"):
+        for name in ("allpole_forward_tv", "allpole_reverse_tv", "allpole_backward_tv"):
             for suffix in ("", "_serial"):
                 assert callable(getattr(numba_unrolled, f"{name}_{order}{suffix}"))
 

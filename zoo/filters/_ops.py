@@ -127,7 +127,10 @@ def allpole_reverse_cpu(g: Tensor, a: Tensor) -> Tensor:
     u = torch.empty_like(g)
     if g.shape[-1] == 0:
         return u
-    kernel = _kernel("allpole_reverse_tv" if a.dim() == 3 else "allpole_reverse_ti", g.shape[0])
+    if a.dim() == 3:
+        kernel = _kernel("allpole_reverse_tv", g.shape[0], a.shape[-1])
+    else:
+        kernel = _kernel("allpole_reverse_ti", g.shape[0])
     _run(kernel, g.dtype, _np(g), _np(a), u.numpy())
     return u
 

@@ -36,6 +36,7 @@ gradient) are those of `zoo.filters.kernels.numba_cpu`, whose helpers these kern
 Per order M:
 
 * ``allpole_forward_tv_M`` / ``_serial``: y[n] = x[n] - sum_i a[n, i-1] y[n-i];
+* ``allpole_reverse_tv_M`` / ``_serial``: u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i];
 * ``allpole_backward_tv_M`` / ``_serial``: the fused backward (u, grad_a, grad_zi) in one reverse
   sweep, for T >= 2M (the caller uses the generic kernel otherwise).
 """
@@ -83,6 +84,37 @@ def _forward_rows(order: int, rows: int) -> str:
             lines.append(f"        {lhs} = {rhs}")
         else:
             lines.append(f"        p{r}_1 = acc{r}")
+    return "\n".join(lines) + "\n"
+
+
+def _reverse_rows(order: int, rows: int) -> str:
+    """Reverse recursion alone (the adjoint op), n = T-M-1 down to 0."""
+    name = f"_reverse_pair_{order}" if rows == 2 else f"_reverse_row_{order}"
+    args = "g, a, u, b0, b1" if rows == 2 else "g, a, u, b0"
+    lines = [f"@njit(**_SERIAL)", f"def {name}({args}):  # pragma: no cover - compiled"]
+    for r in range(rows):
+        lines.append(f"    g{r} = g[b{r}]; a{r} = a[b{r}]; u{r} = u[b{r}]")
+    lines.append(f"    t = U(g.shape[1] - {order})")
+    for r in range(rows):
+        regs = ", ".join(f"q{r}_{i}" for i in range(1, order + 1))
+        vals = ", ".join(f"u{r}[t + U({i - 1})]" for i in range(1, order + 1))
+        lines.append(f"    {regs} = {vals}")
+    lines.append("    for j in range(U(0), t):")
+    lines.append("        n = t - U(1) - j")
+    for r in range(rows):
+        older = [f"np.conj(a{r}[n + U({i}), U({i - 1})]) * q{r}_{i}" for i in range(order, 1, -1)]
+        lines.append(f"        acc{r} = {_sub_chain(f'g{r}[n]', older)}")
+    for r in range(rows):
+        lines.append(f"        acc{r} -= np.conj(a{r}[n + U(1), U(0)]) * q{r}_1")
+    for r in range(rows):
+        lines.append(f"        u{r}[n] = acc{r}")
+    for r in range(rows):
+        if order > 1:
+            lhs = ", ".join(f"q{r}_{i}" for i in range(order, 0, -1))
+            rhs = ", ".join([f"q{r}_{i}" for i in range(order - 1, 0, -1)] + [f"acc{r}"])
+            lines.append(f"        {lhs} = {rhs}")
+        else:
+            lines.append(f"        q{r}_1 = acc{r}")
     return "\n".join(lines) + "\n"
 
 
@@ -161,6 +193,33 @@ def allpole_forward_tv_{order}_serial(x, a, zi, y):  # pragma: no cover - compil
 
 
 @njit(**_SERIAL)
+def _reverse_job_{order}(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= {order}:
+        return
+    if pair:
+        _reverse_pair_{order}(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_{order}(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_{order}(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_{order}(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_{order}_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_{order}(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_{order}(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -194,6 +253,8 @@ def source() -> str:
         parts.append(f"\n# {'-' * 40} M = {order}\n")
         for rows in (2, 1):
             parts.append("\n" + _forward_rows(order, rows))
+        for rows in (2, 1):
+            parts.append("\n" + _reverse_rows(order, rows))
         for rows in (2, 1):
             parts.append("\n" + _backward_rows(order, rows))
         parts.append(_drivers(order))

@@ -8,6 +8,7 @@ gradient) are those of `zoo.filters.kernels.numba_cpu`, whose helpers these kern
 Per order M:
 
 * ``allpole_forward_tv_M`` / ``_serial``: y[n] = x[n] - sum_i a[n, i-1] y[n-i];
+* ``allpole_reverse_tv_M`` / ``_serial``: u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i];
 * ``allpole_backward_tv_M`` / ``_serial``: the fused backward (u, grad_a, grad_zi) in one reverse
   sweep, for T >= 2M (the caller uses the generic kernel otherwise).
 """
@@ -49,6 +50,36 @@ def _forward_row_1(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_1 = acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_1(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 1)
+    q0_1 = u0[t + U(0)]
+    q1_1 = u1[t + U(0)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n]
+        acc1 = g1[n]
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_1 = acc0
+        q1_1 = acc1
+
+@njit(**_SERIAL)
+def _reverse_row_1(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 1)
+    q0_1 = u0[t + U(0)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n]
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_1 = acc0
 
 @njit(**_SERIAL)
 def _backward_pair_1(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -125,6 +156,33 @@ def allpole_forward_tv_1_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_1(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 1:
+        return
+    if pair:
+        _reverse_pair_1(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_1(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_1(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_1(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_1_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_1(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_1(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -176,6 +234,36 @@ def _forward_row_2(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_2, p0_1 = p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_2(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 2)
+    q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
+    q1_1, q1_2 = u1[t + U(0)], u1[t + U(1)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_2, q0_1 = q0_1, acc0
+        q1_2, q1_1 = q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_2(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 2)
+    q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_2, q0_1 = q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_2(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -255,6 +343,33 @@ def allpole_forward_tv_2_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_2(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 2:
+        return
+    if pair:
+        _reverse_pair_2(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_2(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_2(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_2(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_2_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_2(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_2(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -306,6 +421,36 @@ def _forward_row_3(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_3, p0_2, p0_1 = p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_3(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 3)
+    q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
+    q1_1, q1_2, q1_3 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
+        q1_3, q1_2, q1_1 = q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_3(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 3)
+    q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_3(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -388,6 +533,33 @@ def allpole_forward_tv_3_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_3(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 3:
+        return
+    if pair:
+        _reverse_pair_3(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_3(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_3(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_3(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_3_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_3(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_3(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -439,6 +611,36 @@ def _forward_row_4(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_4, p0_3, p0_2, p0_1 = p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_4(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 4)
+    q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
+    q1_1, q1_2, q1_3, q1_4 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
+        q1_4, q1_3, q1_2, q1_1 = q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_4(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 4)
+    q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_4(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -524,6 +726,33 @@ def allpole_forward_tv_4_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_4(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 4:
+        return
+    if pair:
+        _reverse_pair_4(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_4(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_4(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_4(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_4_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_4(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_4(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -575,6 +804,36 @@ def _forward_row_5(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_5, p0_4, p0_3, p0_2, p0_1 = p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_5(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 5)
+    q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
+    q1_1, q1_2, q1_3, q1_4, q1_5 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
+        q1_5, q1_4, q1_3, q1_2, q1_1 = q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_5(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 5)
+    q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_5(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -663,6 +922,33 @@ def allpole_forward_tv_5_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_5(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 5:
+        return
+    if pair:
+        _reverse_pair_5(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_5(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_5(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_5(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_5_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_5(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_5(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -714,6 +1000,36 @@ def _forward_row_6(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_5, p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_6(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 6)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_6(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 6)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_6(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -805,6 +1121,33 @@ def allpole_forward_tv_6_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_6(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 6:
+        return
+    if pair:
+        _reverse_pair_6(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_6(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_6(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_6(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_6_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_6(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_6(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -856,6 +1199,36 @@ def _forward_row_7(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_7(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 7)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_7(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 7)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_7(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -950,6 +1323,33 @@ def allpole_forward_tv_7_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_7(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 7:
+        return
+    if pair:
+        _reverse_pair_7(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_7(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_7(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_7(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_7_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_7(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_7(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -1001,6 +1401,36 @@ def _forward_row_8(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_8(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 8)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_8(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 8)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_8(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -1098,6 +1528,33 @@ def allpole_forward_tv_8_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_8(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 8:
+        return
+    if pair:
+        _reverse_pair_8(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_8(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_8(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_8(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_8_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_8(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_8(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -1149,6 +1606,36 @@ def _forward_row_12(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_12(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 12)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_12(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 12)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_12(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -1258,6 +1745,33 @@ def allpole_forward_tv_12_serial(x, a, zi, y):  # pragma: no cover - compiled
 
 
 @njit(**_SERIAL)
+def _reverse_job_12(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 12:
+        return
+    if pair:
+        _reverse_pair_12(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_12(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_12(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_12(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_12_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_12(g, a, u, p)
+
+
+@njit(**_SERIAL)
 def _backward_job_12(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
@@ -1309,6 +1823,36 @@ def _forward_row_16(x, a, y, b0):  # pragma: no cover - compiled
         acc0 -= a0[n, U(0)] * p0_1
         y0[n] = acc0
         p0_16, p0_15, p0_14, p0_13, p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_15, p0_14, p0_13, p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
+
+@njit(**_SERIAL)
+def _reverse_pair_16(g, a, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+    t = U(g.shape[1] - 16)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12, q1_13, q1_14, q1_15, q1_16 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)], u1[t + U(12)], u1[t + U(13)], u1[t + U(14)], u1[t + U(15)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[n + U(16), U(15)]) * q1_16 - np.conj(a1[n + U(15), U(14)]) * q1_15 - np.conj(a1[n + U(14), U(13)]) * q1_14 - np.conj(a1[n + U(13), U(12)]) * q1_13 - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_16, q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+
+@njit(**_SERIAL)
+def _reverse_row_16(g, a, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+    t = U(g.shape[1] - 16)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
+    for j in range(U(0), t):
+        n = t - U(1) - j
+        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
+        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        u0[n] = acc0
+        q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
 def _backward_pair_16(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
@@ -1427,6 +1971,33 @@ def allpole_forward_tv_16(x, a, zi, y):  # pragma: no cover - compiled
 def allpole_forward_tv_16_serial(x, a, zi, y):  # pragma: no cover - compiled
     for p in range((x.shape[0] + 1) // 2):
         _forward_job_16(x, a, zi, y, p)
+
+
+@njit(**_SERIAL)
+def _reverse_job_16(g, a, u, p):  # pragma: no cover - compiled
+    b0 = 2 * p
+    _reverse_tv_tail(g, a, u, b0)
+    pair = b0 + 1 < g.shape[0]
+    if pair:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+    if g.shape[1] <= 16:
+        return
+    if pair:
+        _reverse_pair_16(g, a, u, b0, b0 + 1)
+    else:
+        _reverse_row_16(g, a, u, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_reverse_tv_16(g, a, u):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _reverse_job_16(g, a, u, p)
+
+
+@njit(**_SERIAL)
+def allpole_reverse_tv_16_serial(g, a, u):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _reverse_job_16(g, a, u, p)
 
 
 @njit(**_SERIAL)
