@@ -4,12 +4,16 @@ One step = forward + backward of an L1 loss w.r.t. all compressor parameters, fl
 (torch and Numba), 44.1 kHz mono, for 30 / 60 / 120 s of audio (the paper's Sec. 4.3 timing; on an
 M1 Pro it reports TD 65 / 118 / 239 ms and FS 163 / 321 / 664 ms).
 
-* ``td``: `zoo.effects.Compressor(method="td")`: Numba smoother + reverse all-pole backward.
+* ``td``: `zoo.effects.Compressor(method="td")`: on CPU the fused path (`FusedCompressorFunction`):
+  detector, gain computer, smoother and make-up in one Numba sweep forward and one reverse sweep
+  backward (Algorithm 1 for the smoother).
 * ``fs``: `Compressor(method="fs")`: the smoother frequency-sampled with a float64 FFT of >= 2T.
 * ``torchcomp``: the DiffAPF/LA-2A code path, ``torchcomp.avg`` on x² (sqrt) then
   ``torchcomp.compexp_gain`` (skipped when torchcomp is not installed).
 
-Usage: ``python benchmarks/effects_compressor.py [--quick]`` prints a markdown table.
+Usage: ``python benchmarks/effects_compressor.py [--quick] [--process-time]`` prints a markdown table.
+``--process-time`` times with `time.process_time` (CPU time of this process) instead of wall-clock
+time: steadier on a shared machine.
 """
 
 from __future__ import annotations
@@ -64,26 +68,29 @@ def _torchcomp(x: torch.Tensor) -> Callable[[], None] | None:
     return step
 
 
-def _time(step: Callable[[], None], repeats: int) -> float:
+def _time(step: Callable[[], None], repeats: int, clock: Callable[[], float] = time.perf_counter) -> float:
     step()  # warm-up (JIT caches, allocator)
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return 1000.0 * statistics.median(times)
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, process_time: bool = False) -> list[dict]:
     """Time one training step per method and length.
 
     Args:
         quick: 5 s of audio and one timed repeat (a smoke test) instead of 30 / 60 / 120 s, three repeats.
+        process_time: time with `time.process_time` (this process's CPU time) instead of
+            `time.perf_counter` (wall clock). Default False.
 
     Returns:
         one dict per length: ``seconds``, ``td_ms``, ``fs_ms``, ``torchcomp_ms`` (None if not
         installed), ``fs_over_td``, ``torchcomp_over_td``.
     """
+    clock = time.process_time if process_time else time.perf_counter
     torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(1)
     numba.set_num_threads(1)
@@ -92,10 +99,10 @@ def run(quick: bool = False) -> list[dict]:
         for seconds in ((5.0,) if quick else (30.0, 60.0, 120.0)):
             x = _signal(seconds)
             repeats = 1 if quick else 3
-            td = _time(_ours("td", x), repeats)
-            fs = _time(_ours("fs", x), repeats)
+            td = _time(_ours("td", x), repeats, clock)
+            fs = _time(_ours("fs", x), repeats, clock)
             tc_step = _torchcomp(x)
-            tc = None if tc_step is None else _time(tc_step, repeats)
+            tc = None if tc_step is None else _time(tc_step, repeats, clock)
             rows.append(dict(seconds=seconds, td_ms=td, fs_ms=fs, torchcomp_ms=tc, fs_over_td=fs / td,
                              torchcomp_over_td=None if tc is None else tc / td))
         return rows
@@ -117,6 +124,8 @@ def to_markdown(rows: list[dict]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s of audio, one repeat")
+    parser.add_argument("--process-time", action="store_true", help="time CPU time, not wall-clock time")
     args = parser.parse_args()
-    print(f"compressor, one training step, float32, 1 thread, {SAMPLE_RATE} Hz\n")
-    print(to_markdown(run(quick=args.quick)))
+    clock = "process CPU time" if args.process_time else "wall clock"
+    print(f"compressor, one training step, float32, 1 thread, {SAMPLE_RATE} Hz, {clock}\n")
+    print(to_markdown(run(quick=args.quick, process_time=args.process_time)))

@@ -20,6 +20,15 @@ smoother is a first-order time-varying all-pole filter with a_1(n) = alpha(n) - 
 gradients are the all-pole layer's (Eqs. 7-8). `AttackReleaseFunction` implements that, reusing
 `zoo.filters`' reverse recursion.
 
+Two implementations of "td" give the same values and gradients:
+
+* fused (the default on CPU): `FusedCompressorFunction`, the four stages in one Numba sweep per
+  row forward and one reverse sweep backward (`kernels_compressor_fused`), with no full-length
+  intermediate tensors; several times faster to train.
+* composed: `rms_detector`, `gain_computer` and `attack_release_smoother` as differentiable torch
+  ops. It serves CUDA tensors, forward-mode AD and functorch transforms, and the fused backward
+  recomputes through it when a graph of the gradient is wanted (double backward).
+
 "fs" is the frequency-sampling baseline (the DASP-style compressor): attack = release, so the
 smoother is a time-invariant one-pole, applied by multiplying spectra over an FFT of length
 >= 2T (`one_pole_fs`).
@@ -54,6 +63,7 @@ from torch import Tensor, nn
 from ..filters import linear_recurrence
 from ..filters.autograd import AllpoleFunction, AllpoleReverseFunction
 from .base import Effect, check_audio
+from . import kernels_compressor_fused
 from .kernels_compressor import attack_release_backward, attack_release_forward
 
 __all__ = [
@@ -65,6 +75,7 @@ __all__ = [
     "one_pole_fs",
     "compressor",
     "AttackReleaseFunction",
+    "FusedCompressorFunction",
     "Compressor",
 ]
 
@@ -518,6 +529,151 @@ def one_pole_fs(g: Tensor, coef: float | Tensor, zi: float | Tensor | None = Non
     return (smoothed + state).to(g.dtype)
 
 
+# ------------------------------------------------------------------- fused TD compressor (CPU)
+def _fused_kernel(name: str, rows: int):
+    # one or two rows: nothing to share, and waking the thread pool costs more than it saves
+    return getattr(kernels_compressor_fused, f"{name}_serial" if rows <= 2 else name)
+
+
+@torch.library.custom_op("zoo::compressor_fused_forward", mutates_args=(), device_types="cpu")
+def _fused_forward_op(
+    x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool, eps: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The whole TD compressor on x (N, C, T), params (N, 10), zi (N, 2) in one sweep per row.
+
+    Returns y (N, C, T) and what the backward needs: x_rms, level (dB), g, g_hat (N, T), attack mask.
+    """
+    n_rows, _, n_time = x.shape
+    y = torch.empty_like(x)
+    rms, level, g, g_hat = (x.new_empty(n_rows, n_time) for _ in range(4))
+    mask = torch.empty(n_rows, n_time, dtype=torch.bool)
+    if n_time:
+        _fused_kernel("compressor_forward", n_rows)(
+            x.numpy(), params.numpy(), zi.numpy(), use_expander, use_limiter, eps, y.numpy(), rms.numpy(),
+            level.numpy(), g.numpy(), g_hat.numpy(), mask.numpy(),
+        )
+    return y, rms, level, g, g_hat, mask
+
+
+@_fused_forward_op.register_fake
+def _(x, params, zi, use_expander, use_limiter, eps):
+    n_rows, _, n_time = x.shape
+    signals = [x.new_empty(n_rows, n_time) for _ in range(4)]
+    return (torch.empty_like(x), *signals, x.new_empty(n_rows, n_time, dtype=torch.bool))
+
+
+@torch.library.custom_op("zoo::compressor_fused_backward", mutates_args=(), device_types="cpu")
+def _fused_backward_op(
+    grad_y: Tensor, grad_zf: Tensor, x: Tensor, params: Tensor, zi: Tensor, rms: Tensor, level: Tensor,
+    g: Tensor, g_hat: Tensor, mask: Tensor, use_expander: bool, use_limiter: bool, eps: float, need_x: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The adjoint of `_fused_forward_op` in one reverse sweep per row (no graph).
+
+    Returns dL/dx (N, C, T) (empty (0, 0, 0) unless ``need_x``), dL/dparams (N, 10), dL/dzi (N, 2).
+    """
+    grad_x = torch.empty_like(x) if need_x else x.new_empty(0, 0, 0)
+    grad_params = torch.zeros_like(params)
+    grad_zi = torch.zeros_like(zi)
+    if x.shape[-1]:
+        _fused_kernel("compressor_backward", x.shape[0])(
+            grad_y.numpy(), grad_zf.numpy(), x.numpy(), params.numpy(), zi.numpy(), use_expander, use_limiter,
+            eps, rms.numpy(), level.numpy(), g.numpy(), g_hat.numpy(), mask.numpy(), need_x, grad_x.numpy(),
+            grad_params.numpy(), grad_zi.numpy(),
+        )
+    return grad_x, grad_params, grad_zi
+
+
+@_fused_backward_op.register_fake
+def _(grad_y, grad_zf, x, params, zi, rms, level, g, g_hat, mask, use_expander, use_limiter, eps, need_x):
+    grad_x = torch.empty_like(x) if need_x else x.new_empty(0, 0, 0)
+    return grad_x, torch.empty_like(params), torch.empty_like(zi)
+
+
+class FusedCompressorFunction(torch.autograd.Function):
+    r"""The whole TD compressor (detector, gain computer, Eq. 21 smoother, make-up) as one CPU op.
+
+    Forward: one Numba sweep per row (`zoo.effects.kernels_compressor_fused`) computes y and keeps
+    x_rms, the level (dB), g, :math:`\hat g` and the attack mask. Backward: one reverse sweep per row,
+    the adjoint of every stage (Algorithm 1 for the smoother, the reverse one-pole recursion, Eq. 7,
+    for the detector), with every parameter's gradient summed over time in float64. It gives the
+    same gradients as the composed path (`gain_computer`, `rms_detector`, `AttackReleaseFunction`),
+    which is about 2x slower per training step (``benchmarks/effects_compressor.py``): every
+    composed op allocates and sweeps a full-length tensor and keeps it for autograd.
+
+    If the backward itself is differentiated (``create_graph=True``), it recomputes the forward
+    through the composed path and differentiates that instead, so autograd of any order works.
+    No forward-mode AD: `compressor` takes the composed path under forward AD.
+
+    Inputs: x (N, C, T) (C channels linked: the detector sees their mean power; C = 1 otherwise),
+    params (N, 10) (columns as `kernels_compressor_fused.PARAMS`), zi (N, 2) = [x_rms(-1),
+    g_hat(-1)], then the expander and limiter switches and eps. Outputs (y (N, C, T), zf (N, 2),
+    x_rms, level, g, g_hat, mask); only y and zf are differentiable.
+    """
+
+    @staticmethod
+    def forward(x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool, eps: float):
+        y, rms, level, g, g_hat, mask = _fused_forward_op(x, params, zi, use_expander, use_limiter, eps)
+        zf = torch.stack([rms[:, -1], g_hat[:, -1]], dim=-1)
+        return y, zf, rms, level, g, g_hat, mask
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        x, params, zi, use_expander, use_limiter, eps = inputs
+        _, _, rms, level, g, g_hat, mask = output
+        ctx.mark_non_differentiable(rms, level, g, g_hat, mask)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, params, zi, rms, level, g, g_hat, mask)
+        ctx.options = (use_expander, use_limiter, eps)
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor | None, grad_zf: Tensor | None, *_unused):
+        x, params, zi, rms, level, g, g_hat, mask = ctx.saved_tensors
+        use_expander, use_limiter, eps = ctx.options
+        need_x, need_params, need_zi = ctx.needs_input_grad[:3]
+        grad_y = torch.zeros_like(x) if grad_y is None else grad_y.contiguous()
+        grad_zf = torch.zeros_like(zi) if grad_zf is None else grad_zf.contiguous()
+        if torch.is_grad_enabled():  # a graph of the backward is wanted: differentiate the composed path
+            inputs = [t for t, need in zip((x, params, zi), (need_x, need_params, need_zi)) if need]
+            y, zf = _compress_rows_composed(x, params, zi, use_expander, use_limiter, eps)
+            found = iter(torch.autograd.grad((y, zf), inputs, (grad_y, grad_zf), create_graph=True,
+                                             allow_unused=True))
+            grads = []
+            for t, need in zip((x, params, zi), (need_x, need_params, need_zi)):
+                grad = next(found) if need else None
+                grads.append(torch.zeros_like(t) if need and grad is None else grad)
+            return (*grads, None, None, None)
+        grad_x, grad_params, grad_zi = _fused_backward_op(
+            grad_y, grad_zf, x, params, zi, rms, level, g, g_hat, mask, use_expander, use_limiter, eps, need_x
+        )
+        return (
+            grad_x if need_x else None, grad_params if need_params else None, grad_zi if need_zi else None,
+            None, None, None,
+        )
+
+
+def _compress_rows_composed(x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool,
+                            eps: float) -> tuple[Tensor, Tensor]:
+    """`FusedCompressorFunction`'s forward through the composed, differentiable path: (y, zf)."""
+    col = params.unbind(-1)
+    return _compress(
+        x, col[0], col[1], col[2], col[3], col[4], col[5], zi, knee_db=col[6],
+        expander_threshold_db=col[7] if use_expander else None, expander_ratio=col[8],
+        limiter_threshold_db=col[9] if use_limiter else None, link_channels=True, method="td",
+        return_zf=True, eps=eps, fused=False,
+    )
+
+
+def _can_fuse(x: Tensor, method: str, return_gain: bool) -> bool:
+    """Whether `FusedCompressorFunction` can serve this call (else the composed path does)."""
+    if method != "td" or return_gain or x.device.type != "cpu" or x.shape[-1] == 0:
+        return False
+    if torch.compiler.is_compiling():  # the traced graph holds the custom ops as they are
+        return True
+    # forward-mode AD (inside a `dual_level`) and functorch transforms (vmap, torch.func.grad / jvp)
+    # need the composed path's jvp and batching support
+    return torch.autograd.forward_ad._current_level < 0 and torch._C._functorch.maybe_current_level() is None
+
+
 # ------------------------------------------------------------------------------- the compressor
 def compressor(
     x: Tensor,
@@ -601,7 +757,8 @@ def compressor(
 
     Supports:
         CPU (CUDA tensors run the smoother's scan on the CPU); float32/64 (fp16/bf16 computed in
-        float32); reverse-mode AD of any order and forward-mode AD for ``"td"``; autograd for
+        float32); reverse-mode AD of any order (``"td"`` on CPU: the fused kernels of
+        `FusedCompressorFunction`) and forward-mode AD for ``"td"``; autograd for
         ``"fs"``.
     """
     if not isinstance(x, Tensor):
@@ -651,8 +808,13 @@ def _compress(
     return_zf: bool,
     eps: float,
     return_gain: bool = False,
+    fused: bool = True,
 ):
-    """`compressor` on coefficients (no unit conversion, no range checks). Returns y [, zf] [, g_hat]."""
+    """`compressor` on coefficients (no unit conversion, no range checks). Returns y [, zf] [, g_hat].
+
+    With ``fused`` (default), "td" on the CPU runs as one `FusedCompressorFunction` where it can (not
+    under forward-mode AD or functorch transforms, T > 0); ``fused=False`` forces the composed path.
+    """
     params = dict(
         threshold_db=threshold_db, ratio=ratio, attack_coef=attack_coef, release_coef=release_coef,
         rms_coef=rms_coef, makeup_gain_db=makeup_gain_db, knee_db=knee_db,
@@ -661,11 +823,7 @@ def _compress(
     )
     kernel_dtype, out_dtype = _result_dtype(x, zi, *params.values())
     xc = x.to(kernel_dtype)
-    if link_channels:
-        power = xc.square().mean(-2)
-    else:
-        power = xc.square()
-    lead = tuple(power.shape[:-1])
+    lead = tuple(x.shape[:-2] if link_channels else x.shape[:-1])  # the detector's rows
     p = {
         k: (None if v is None else _param(v, k, lead, kernel_dtype, x.device))
         for k, v in params.items()
@@ -679,10 +837,13 @@ def _compress(
             zi = zi.to(kernel_dtype).expand(*lead, 2)
         except RuntimeError:
             raise ValueError(f"Unexpected shape for `zi`: expected {(*lead, 2)}, found {tuple(zi.shape)}") from None
+    if fused and _can_fuse(x, method, return_gain):
+        return _compress_fused(x, xc, p, zi, lead, link_channels, return_zf, eps, out_dtype)
     rms_zi = None if zi is None else zi[..., 0]
     gain_zi = None if zi is None else zi[..., 1]
 
     # 1. detector (a time-invariant one-pole on the power)
+    power = xc.square().mean(-2) if link_channels else xc.square()
     rms_out = rms_detector(power, p["rms_coef"], rms_zi, return_zf=return_zf)
     x_rms, rms_zf = rms_out if return_zf else (rms_out, None)
     # 2. static gain in dB (stable: no fractional powers of small numbers), then linear
@@ -713,6 +874,31 @@ def _compress(
     if return_gain:
         out.append(g_hat)
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _compress_fused(x: Tensor, xc: Tensor, p: dict[str, Tensor | None], zi: Tensor | None, lead: tuple[int, ...],
+                    link_channels: bool, return_zf: bool, eps: float, out_dtype: torch.dtype):
+    """`_compress`'s TD path as one `FusedCompressorFunction`: flatten to rows, stack the parameters."""
+    rows = math.prod(lead)
+    n_ch = x.shape[-2] if link_channels else 1
+    x3 = xc.reshape(rows, n_ch, x.shape[-1]).contiguous()
+    use_expander = p["expander_threshold_db"] is not None
+    use_limiter = p["limiter_threshold_db"] is not None
+    zero = xc.new_zeros(())
+    # the switched-off stages get constants, so their parameters' gradients stay None
+    columns = dict(p, expander_threshold_db=p["expander_threshold_db"] if use_expander else zero,
+                   expander_ratio=p["expander_ratio"] if use_expander else zero + 0.5,
+                   limiter_threshold_db=p["limiter_threshold_db"] if use_limiter else zero)
+    params = torch.stack([columns[k].expand(lead).reshape(rows) for k in kernels_compressor_fused.PARAMS], dim=-1)
+    if zi is None:
+        state = torch.tensor([0.0, 1.0], dtype=xc.dtype).expand(rows, 2)
+    else:
+        state = zi.reshape(rows, 2)
+    y, zf, *_ = FusedCompressorFunction.apply(x3, params, state.contiguous(), use_expander, use_limiter, float(eps))
+    y = y.reshape(x.shape).to(out_dtype)
+    if return_zf:
+        return y, zf.reshape(*lead, 2).to(out_dtype)
+    return y
 
 
 # ------------------------------------------------------------------------------------- nn.Module
