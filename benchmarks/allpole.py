@@ -26,7 +26,7 @@ Threads: torch.set_num_threads(2) and numba.set_num_threads(2) (--threads change
 default is one thread per core). Numba's OpenMP layer and torch's OpenMP pool share the cores: when
 the machine is busy, a parallel region can wait a scheduler tick (4-8 ms) for its threads, which
 then dominates small calls. The load average is printed with the table for that reason (compare
---threads 1, or --numba-layer workqueue). Timings are medians of up to 3 repeats (15 with --quick)
+--threads 1, or --numba-layer workqueue). Timings are medians of up to 3 repeats (41 with --quick)
 after a warm-up per (library, dtype, M); the libraries are interleaved call by call so that a
 change of load hits them alike, and the largest sizes run once. Configurations whose coefficient
 tensor would exceed --max-coef-mb are skipped (torchlpc's backward makes several copies of it) and
@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> str:
     if args.quick:
         orders, rows, lengths = ORDERS, (8,), (1 << 16,)
         dtypes = ["float32"] if args.dtype is None else ([*DTYPES] if args.dtype == "all" else [args.dtype])
-        max_repeats, budget = 15, 1.0
+        max_repeats, budget = 41, 3.0
     else:
         orders, rows, lengths = ORDERS, ROWS, LENGTHS
         dtypes = [*DTYPES] if args.dtype in (None, "all") else [args.dtype]
@@ -274,13 +274,15 @@ def run(args: argparse.Namespace) -> str:
         dtype = DTYPES[dtype_name]
         itemsize = torch.finfo(dtype).bits // 8
         for order in orders:
-            # warm-up per (library, dtype, M): compile or load the kernels outside the timings
-            x_small = torch.randn(2, 256, dtype=dtype)
-            a_small = _coefficients(2, 256, order, dtype, seed=0)
-            for fn in libs.values():
-                if fn is not None:
-                    _forward_call(fn, x_small, a_small)()
-                    _backward_call(fn, x_small, a_small, torch.randn_like(x_small))()
+            # warm-up per (library, dtype, M): compile or load the kernels outside the timings, for
+            # both kernel families (<= 2 rows: serial; more: parallel) and T >= 2M (unrolled)
+            for warm_rows in (2, 3):
+                x_small = torch.randn(warm_rows, 256, dtype=dtype)
+                a_small = _coefficients(warm_rows, 256, order, dtype, seed=0)
+                for fn in libs.values():
+                    if fn is not None:
+                        _forward_call(fn, x_small, a_small)()
+                        _backward_call(fn, x_small, a_small, torch.randn_like(x_small))()
             loops = {}
             for n_rows in rows:
                 if not args.quick or args.loop:

@@ -274,19 +274,26 @@ def allpole_reverse_ti_serial(g, a, u):  # pragma: no cover - compiled
 
 # ----------------------------------------------------------------------------- fused backward (TV)
 @njit(**_SERIAL)
+def _coef_grad_sample(y, zi, u, grad_a, b, n):  # pragma: no cover - compiled
+    """grad_a[b, n, i-1] = -conj(y[n-i]) u[n], with y[-1-k] = zi[k]."""
+    un = u[b, n]
+    for i in range(1, grad_a.shape[2] + 1):
+        k = n - i
+        prev = y[b, k] if k >= 0 else zi[b, -1 - k]
+        grad_a[b, n, i - 1] = -np.conj(prev) * un
+
+
+@njit(**_SERIAL)
 def _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b):  # pragma: no cover - compiled
     """grad_a for n < M and n >= T - M (where zi is involved or u was computed by the tail loop),
     and grad_zi: zi[k] = y[-1-k] feeds y[i-1-k] through a_i for every i > k."""
     n_time = u.shape[1]
     order = a.shape[2]
-    for n in range(n_time):
-        if order <= n < n_time - order:
-            continue
-        un = u[b, n]
-        for i in range(1, order + 1):
-            k = n - i
-            prev = y[b, k] if k >= 0 else zi[b, -1 - k]
-            grad_a[b, n, i - 1] = -np.conj(prev) * un
+    head = min(order, n_time)
+    for n in range(head):
+        _coef_grad_sample(y, zi, u, grad_a, b, n)
+    for n in range(max(head, n_time - order), n_time):
+        _coef_grad_sample(y, zi, u, grad_a, b, n)
     for k in range(order):
         acc = u[b, 0] * 0
         for i in range(k + 1, order + 1):
