@@ -10,6 +10,10 @@ repeats each) a float32 / float64 td_exact step took 224-311 / 268-420 ms with t
 composed order-K form and 47-72 / 56-91 ms with the kernel, about 4.5x faster (td_regrouped:
 135-206 / 277-407 ms).
 
+The authors' code path: ``td_regrouped@torchlpc`` is the same regrouped model with its 6th-order
+all-pole run by ``torchlpc.sample_wise_lpc`` (`_authors_path.authors_allpole`), when torchlpc is
+installed; ``x ours`` is that row's time over ours.
+
 Usage: ``python benchmarks/effects_phaser.py [--quick] [--methods td_exact fs ...]``
 """
 
@@ -20,7 +24,10 @@ import time
 
 import torch
 
+from _authors_path import authors_allpole, load_torchlpc
 from zoo.effects.phaser import PHASER_METHODS, Phaser
+
+AUTHORS = "td_regrouped@torchlpc"
 
 SAMPLE_RATE = 44100
 
@@ -28,8 +35,10 @@ SAMPLE_RATE = 44100
 def _configs(quick: bool, methods: tuple[str, ...]):
     hops_ms = (10,) if quick else (10, 40, 160)
     out = [("td_regrouped", 10), ("td_exact", 10)]
+    if load_torchlpc() is not None:
+        out.append((AUTHORS, 10))
     out += [("fs", h) for h in hops_ms]
-    return [(method, hop_ms) for method, hop_ms in out if method in methods]
+    return [(method, hop_ms) for method, hop_ms in out if method.split("@")[0] in methods]
 
 
 def _step_seconds(model: Phaser, x: torch.Tensor, target: torch.Tensor, repeats: int) -> float:
@@ -69,11 +78,16 @@ def run(quick: bool = False, methods: tuple[str, ...] = PHASER_METHODS) -> list[
             for method, hop_ms in _configs(quick, tuple(methods)):
                 torch.manual_seed(0)
                 hop = round(hop_ms * 1e-3 * SAMPLE_RATE)
-                target_model = Phaser(SAMPLE_RATE, hop=hop, method=method, lfo_rate_hz=0.5, g2=0.5).to(dtype)
+                model_method = method.split("@")[0]
+                target_model = Phaser(SAMPLE_RATE, hop=hop, method=model_method, lfo_rate_hz=0.5, g2=0.5).to(dtype)
                 with torch.no_grad():
                     target = target_model(x)
-                model = Phaser(SAMPLE_RATE, hop=hop, method=method).to(dtype)
-                step = _step_seconds(model, x, target, repeats)
+                model = Phaser(SAMPLE_RATE, hop=hop, method=model_method).to(dtype)
+                if method == AUTHORS:
+                    with authors_allpole():
+                        step = _step_seconds(model, x, target, repeats)
+                else:
+                    step = _step_seconds(model, x, target, repeats)
                 rows.append(
                     {"method": method, "hop_ms": hop_ms, "dtype": str(dtype).replace("torch.", ""),
                      "seconds_audio": seconds, "step_ms": 1e3 * step}
@@ -85,9 +99,15 @@ def run(quick: bool = False, methods: tuple[str, ...] = PHASER_METHODS) -> list[
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| method | hop (ms) | dtype | audio (s) | step (ms) |", "|---|---|---|---|---|"]
+    """One row per configuration; ``authors' / this`` is the torchlpc row's time over this row's."""
+    authors = {r["dtype"]: r["step_ms"] for r in rows if r["method"] == AUTHORS}
+    lines = ["| method | hop (ms) | dtype | audio (s) | step (ms) | authors' path / this |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['hop_ms']} | {r['dtype']} | {r['seconds_audio']:g} | {r['step_ms']:.1f} |")
+        ref = authors.get(r["dtype"])
+        ratio = f"{ref / r['step_ms']:.2f}" if ref is not None and r["method"].startswith("td") else ""
+        lines.append(
+            f"| {r['method']} | {r['hop_ms']} | {r['dtype']} | {r['seconds_audio']:g} | {r['step_ms']:.1f} | {ratio} |"
+        )
     return "\n".join(lines)
 
 

@@ -17,18 +17,26 @@ Two FS hops per window:
 * ``hop N_win/4`` (``fs``): this library's default FS twin, which resamples the controls to the
   coarser hop: cheaper, and flat in N_win, but it no longer follows 32-sample control changes.
 
+The authors' code path: ``td@torchlpc`` is the same TD model with the time-varying biquad's
+all-pole run by ``torchlpc.sample_wise_lpc`` (when installed); its ``voice / TD`` is how many
+times slower than ours it is.
+
 Run: ``python benchmarks/effects_synth.py [--quick]``. ``run(quick)`` returns the rows as dicts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
 import torch
 
+from _authors_path import authors_allpole, load_torchlpc
 from zoo.effects.synth import LSTMSynth, SynthModel
+
+AUTHORS = "td@torchlpc"  # the same TD model with its biquad run by torchlpc (the authors' layer)
 
 SAMPLE_RATE = 48000
 N_WINS = (128, 256, 512, 1024, 2048, 4096)
@@ -123,11 +131,15 @@ def run(quick: bool = False) -> list[dict]:
     torch.manual_seed(0)
     rows = []
     configs = [(ft, "td", None, None) for ft in ("coeff", "lp")]
+    if load_torchlpc() is not None:
+        configs += [(ft, AUTHORS, None, None) for ft in ("coeff", "lp")]
     configs += [(ft, "fs", n, hop) for ft in ("coeff", "lp") for n in n_wins for hop in (PAPER_HOP, None)]
     td_voice = {}
     for filter_type, method, n_win, hop in configs:
-        model = SynthModel(SAMPLE_RATE, method, filter_type, n_win=n_win or 1024, hop=hop)
-        voice_ms = _time(_voice_step(model, data), repeats)
+        model = SynthModel(SAMPLE_RATE, method.split("@")[0], filter_type, n_win=n_win or 1024, hop=hop)
+        with authors_allpole() if method == AUTHORS else contextlib.nullcontext():
+            voice_ms = _time(_voice_step(model, data), repeats)
+            step_ms = _time(_model_step(model, data), repeats)
         if method == "td":
             td_voice[filter_type] = voice_ms
         # the paper's FS used hop 32: its numbers only compare with our hop-32 rows
@@ -136,8 +148,8 @@ def run(quick: bool = False) -> list[dict]:
         rows.append(
             {
                 "filter_type": filter_type, "method": method, "n_win": n_win,
-                "hop": None if method == "td" else (hop or n_win // 4),
-                "step_ms": _time(_model_step(model, data), repeats),
+                "hop": None if method.startswith("td") else (hop or n_win // 4),
+                "step_ms": step_ms,
                 "voice_ms": voice_ms,
                 "ratio_to_td": voice_ms / td_voice[filter_type],
                 "paper_ms": paper,
