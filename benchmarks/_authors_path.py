@@ -11,12 +11,14 @@ Both layers use the same conventions (a0 = 1, zi = past outputs newest first), w
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 
 import torch
 from torch import Tensor
 
-import zoo.filters.allpole as allpole_module
+# the module, not the function `zoo.filters.allpole` that the package re-exports under that name
+allpole_module = importlib.import_module("zoo.filters.allpole")
 
 
 def load_torchlpc():
