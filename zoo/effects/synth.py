@@ -1,7 +1,8 @@
 """TB-303 style subtractive synth (Yu et al., DAFx 2024, Sec. 4.2): the voice, the encoder model, the LSTM baseline.
 
 * `SynthVoice`: the DSP (`zoo.effects.synth_functional`) with explicit frame-rate filter controls;
-  its own learnable globals are used for any global the caller does not give.
+  its own learnable globals are used for any global the caller does not give. Its "td" method runs
+  as one fused CPU op (`zoo.effects.kernels_synth`) where it can.
 * `SynthModel` (an `Effect`): a log-mel CNN encoder (`zoo.models.encoders.LogMelCNNEncoder`) that
   predicts the voice's globals and frame-rate filter controls from the target note, and the voice
   that re-synthesises it. ``filter_type`` "lp" (RBJ low-pass from a cutoff trajectory and a per-note
@@ -29,6 +30,7 @@ from .synth_functional import (
     coeff_coefficients,
     controls_at_audio_rate,
     controls_at_fs_frames,
+    can_fuse_voice,
     cutoff_hz_from_raw,
     fs_hop_and_window,
     global_from_raw,
@@ -37,6 +39,7 @@ from .synth_functional import (
     raw_from_global,
     synth_source,
     synth_voice,
+    synth_voice_td_fused,
 )
 
 __all__ = ["PARAM_RANGES", "SynthVoice", "SynthModel", "LSTMSynth", "FILTER_TYPES", "GLOBAL_NAMES", "pole_radius_and_freq"]
@@ -82,6 +85,11 @@ class SynthVoice(nn.Module):
     any name missing there, from this module's own learnable raw parameters (sigmoid-mapped to
     ``PARAM_RANGES``; phase = pi tanh(r)).
 
+    On the CPU, "td" runs as one fused op (`zoo.effects.synth_functional.synth_voice_td_fused`: the
+    whole path in one Numba sweep per note forward and one backward, same values and gradients) where
+    `can_fuse_voice` allows (float32/64, no gradient for f0, no forward-mode AD, the library's own
+    all-pole layer); otherwise, or with ``fused = False``, it runs the composed torch path.
+
     Args:
         sample_rate: F_s (Hz). Default 48000.
         filter_type: "lp" or "coeff". Default "lp".
@@ -123,6 +131,8 @@ class SynthVoice(nn.Module):
         if control_hop < 1:
             raise ValueError(f"Unexpected value for `control_hop`: expected >= 1, found {control_hop}")
         self.control_hop = int(control_hop)
+        #: "td" on the CPU runs as one `FusedSynthVoiceFunction` where it can; False forces the composed path
+        self.fused = True
         unknown = set(init) - set(GLOBAL_NAMES)
         if unknown:
             raise ValueError(f"Unexpected keyword for the initial globals: {sorted(unknown)}; expected names in {GLOBAL_NAMES}")
@@ -205,6 +215,14 @@ class SynthVoice(nn.Module):
                 raise ValueError(f"Unexpected keys in `global_params`: {sorted(unknown)}; expected names in {self.global_names}")
             params.update(global_params)
         q = params.get("q")
+        if method == "td" and self.fused and can_fuse_voice(f0_hz, filter_controls, *params.values()):
+            if filter_controls.shape[-1] != self.n_filter_controls:
+                self.coefficients(filter_controls)  # raises the shape error
+            return synth_voice_td_fused(
+                f0_hz, note_on_samples, num_samples, self.sample_rate, filter_controls, self.control_hop,
+                self.filter_type, params["osc_mix"], params["env_exponent"], params["osc_gain"],
+                params["dist_gain"], params["phase_rad"], q,
+            )
         if q is not None and q.dim() == 1:
             q = q.unsqueeze(-1)  # (B, 1): one Q per note, broadcast over time
         if method == "td":
