@@ -18,8 +18,10 @@ Two FS hops per window:
   coarser hop: cheaper, and flat in N_win, but it no longer follows 32-sample control changes.
 
 The authors' code path: ``td@torchlpc`` is the same TD model with the time-varying biquad's
-all-pole run by ``torchlpc.sample_wise_lpc`` (when installed); its ``voice / TD`` is how many
-times slower than ours it is.
+all-pole run by ``torchlpc.sample_wise_lpc`` (when installed). Swapping the layer also turns off our
+fused voice kernel (it inlines the biquad), so that row is our composed torch model on the authors'
+layer. Its ``voice / TD`` is how many times slower than ours it is; the two are timed alternately
+in each of 15 rounds (median).
 
 Run: ``python benchmarks/effects_synth.py [--quick]``. ``run(quick)`` returns the rows as dicts.
 """
@@ -68,6 +70,24 @@ def _time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return 1e3 * statistics.median(times)
+
+
+def _interleaved_td_voice(filter_type: str, data: dict, rounds: int) -> dict[str, float]:
+    """Voice ms of our TD and of the same model on torchlpc, the two timed alternately in each round
+    (median over rounds), so that a change in the machine's speed hits both alike."""
+    steps = {"td": _voice_step(SynthModel(SAMPLE_RATE, "td", filter_type), data)}
+    if load_torchlpc() is not None:
+        steps[AUTHORS] = _voice_step(SynthModel(SAMPLE_RATE, "td", filter_type), data)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(rounds + 1):  # round 0 warms up (kernel compilation, allocator)
+        for name, step in steps.items():
+            with authors_allpole() if name == AUTHORS else contextlib.nullcontext():
+                start = time.perf_counter()
+                step()
+                elapsed = time.perf_counter() - start
+            if i > 0:
+                times[name].append(elapsed)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def _batch(batch: int, num_samples: int) -> dict:
@@ -141,10 +161,14 @@ def run(quick: bool = False) -> list[dict]:
         if hop is not None or n // 4 != PAPER_HOP  # at N_win 128 the default hop is the paper's
     ]
     td_voice = {}
+    interleaved = {ft: _interleaved_td_voice(ft, data, 5 * repeats) for ft in ("coeff", "lp")}
     for filter_type, method, n_win, hop in configs:
         model = SynthModel(SAMPLE_RATE, method.split("@")[0], filter_type, n_win=n_win or 1024, hop=hop)
         with authors_allpole() if method == AUTHORS else contextlib.nullcontext():
-            voice_ms = _time(_voice_step(model, data), repeats)
+            if method.startswith("td"):
+                voice_ms = interleaved[filter_type][method]
+            else:
+                voice_ms = _time(_voice_step(model, data), repeats)
             step_ms = _time(_model_step(model, data), repeats)
         if method == "td":
             td_voice[filter_type] = voice_ms
