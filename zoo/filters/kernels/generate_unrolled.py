@@ -77,14 +77,43 @@ def _forward_rows(order: int, rows: int) -> str:
         lines.append(f"        acc{r} -= a{r}[n, U(0)] * p{r}_1")  # the newest output last: one FMA on the chain
     for r in range(rows):
         lines.append(f"        y{r}[n] = acc{r}")
-    for r in range(rows):
-        if order > 1:
-            lhs = ", ".join(f"p{r}_{i}" for i in range(order, 0, -1))
-            rhs = ", ".join([f"p{r}_{i}" for i in range(order - 1, 0, -1)] + [f"acc{r}"])
-            lines.append(f"        {lhs} = {rhs}")
-        else:
-            lines.append(f"        p{r}_1 = acc{r}")
+    lines += _rotate("p", order, rows)
     return "\n".join(lines) + "\n"
+
+
+def _reverse_step(order: int, rows: int) -> list[str]:
+    """Loop body shared by the reverse and fused-backward kernels: u[n] from g[n] and the registers
+    q_i = u[n+i] (newest last on the chain), then the registers rotate."""
+    lines = []
+    for r in range(rows):
+        older = [f"np.conj(a{r}[n + U({i}), U({i - 1})]) * q{r}_{i}" for i in range(order, 1, -1)]
+        lines.append(f"        acc{r} = {_sub_chain(f'g{r}[n]', older)}")
+    for r in range(rows):
+        lines.append(f"        acc{r} -= np.conj(a{r}[n + U(1), U(0)]) * q{r}_1")
+    for r in range(rows):
+        lines.append(f"        u{r}[n] = acc{r}")
+    lines += _rotate("q", order, rows)
+    return lines
+
+
+def _rotate(prefix: str, order: int, rows: int) -> list[str]:
+    """prefix_M, ..., prefix_1 = prefix_{M-1}, ..., prefix_1, acc: the newest value enters at 1."""
+    lines = []
+    for r in range(rows):
+        lhs = ", ".join(f"{prefix}{r}_{i}" for i in range(order, 0, -1))
+        rhs = ", ".join([f"{prefix}{r}_{i}" for i in range(order - 1, 0, -1)] + [f"acc{r}"])
+        lines.append(f"        {lhs} = {rhs}")
+    return lines
+
+
+def _load_registers(order: int, rows: int) -> list[str]:
+    """q_i = u[t + i - 1]: the last M values of u, computed by the tail loop."""
+    lines = []
+    for r in range(rows):
+        regs = ", ".join(f"q{r}_{i}" for i in range(1, order + 1))
+        vals = ", ".join(f"u{r}[t + U({i - 1})]" for i in range(1, order + 1))
+        lines.append(f"    {regs} = {vals}")
+    return lines
 
 
 def _reverse_rows(order: int, rows: int) -> str:
@@ -95,26 +124,10 @@ def _reverse_rows(order: int, rows: int) -> str:
     for r in range(rows):
         lines.append(f"    g{r} = g[b{r}]; a{r} = a[b{r}]; u{r} = u[b{r}]")
     lines.append(f"    t = U(g.shape[1] - {order})")
-    for r in range(rows):
-        regs = ", ".join(f"q{r}_{i}" for i in range(1, order + 1))
-        vals = ", ".join(f"u{r}[t + U({i - 1})]" for i in range(1, order + 1))
-        lines.append(f"    {regs} = {vals}")
+    lines += _load_registers(order, rows)
     lines.append("    for j in range(U(0), t):")
     lines.append("        n = t - U(1) - j")
-    for r in range(rows):
-        older = [f"np.conj(a{r}[n + U({i}), U({i - 1})]) * q{r}_{i}" for i in range(order, 1, -1)]
-        lines.append(f"        acc{r} = {_sub_chain(f'g{r}[n]', older)}")
-    for r in range(rows):
-        lines.append(f"        acc{r} -= np.conj(a{r}[n + U(1), U(0)]) * q{r}_1")
-    for r in range(rows):
-        lines.append(f"        u{r}[n] = acc{r}")
-    for r in range(rows):
-        if order > 1:
-            lhs = ", ".join(f"q{r}_{i}" for i in range(order, 0, -1))
-            rhs = ", ".join([f"q{r}_{i}" for i in range(order - 1, 0, -1)] + [f"acc{r}"])
-            lines.append(f"        {lhs} = {rhs}")
-        else:
-            lines.append(f"        q{r}_1 = acc{r}")
+    lines += _reverse_step(order, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -127,27 +140,10 @@ def _backward_rows(order: int, rows: int) -> str:
     for r in range(rows):
         lines.append(f"    g{r} = g[b{r}]; a{r} = a[b{r}]; y{r} = y[b{r}]; u{r} = u[b{r}]; G{r} = grad_a[b{r}]")
     lines.append(f"    t = U(n_time - {order})")
-    for r in range(rows):
-        # q{r}_{i} = u[n + i] for the first n = T - M - 1 (computed by the tail loop)
-        regs = ", ".join(f"q{r}_{i}" for i in range(1, order + 1))
-        vals = ", ".join(f"u{r}[t + U({i - 1})]" for i in range(1, order + 1))
-        lines.append(f"    {regs} = {vals}")
+    lines += _load_registers(order, rows)
     lines.append(f"    for j in range(U(0), t - U({order})):")
     lines.append("        n = t - U(1) - j")
-    for r in range(rows):
-        older = [f"np.conj(a{r}[n + U({i}), U({i - 1})]) * q{r}_{i}" for i in range(order, 1, -1)]
-        lines.append(f"        acc{r} = {_sub_chain(f'g{r}[n]', older)}")
-    for r in range(rows):
-        lines.append(f"        acc{r} -= np.conj(a{r}[n + U(1), U(0)]) * q{r}_1")
-    for r in range(rows):
-        lines.append(f"        u{r}[n] = acc{r}")
-    for r in range(rows):
-        if order > 1:
-            lhs = ", ".join(f"q{r}_{i}" for i in range(order, 0, -1))
-            rhs = ", ".join([f"q{r}_{i}" for i in range(order - 1, 0, -1)] + [f"acc{r}"])
-            lines.append(f"        {lhs} = {rhs}")
-        else:
-            lines.append(f"        q{r}_1 = acc{r}")
+    lines += _reverse_step(order, rows)
     for r in range(rows):
         lines.append(f"        m{r} = -acc{r}")
         regs = ", ".join(f"r{r}_{i}" for i in range(1, order + 1))

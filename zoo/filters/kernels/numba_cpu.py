@@ -380,21 +380,10 @@ def allpole_backward_tv_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no c
 # ----------------------------------------------------------------------------- fused backward (TI)
 @njit(**_SERIAL)
 def _backward_ti_row(g, a, y, zi, u, grad_a, grad_zi, b):  # pragma: no cover - compiled
+    """The reverse recursion of row b, then its coefficient and state gradients (sums over n)."""
     n_time = g.shape[1]
     order = a.shape[1]
-    tail = max(n_time - order, 0)
-    for n in range(n_time - 1, tail - 1, -1):
-        acc = g[b, n]
-        for i in range(order, 0, -1):
-            m = n + i
-            if m < n_time:
-                acc -= np.conj(a[b, i - 1]) * u[b, m]
-        u[b, n] = acc
-    for n in range(tail - 1, -1, -1):
-        acc = g[b, n]
-        for i in range(order, 0, -1):
-            acc -= np.conj(a[b, i - 1]) * u[b, n + i]
-        u[b, n] = acc
+    _reverse_ti_row(g, a, u, b)
     for i in range(1, order + 1):
         acc = u[b, 0] * 0  # a typed zero (never read an output buffer)
         for n in range(min(i, n_time)):
