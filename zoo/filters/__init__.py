@@ -10,8 +10,11 @@ Public API:
 * design helpers: `interpolate_controls`, `biquad_from_poles`, `biquad_triangle`,
   `lpc_from_reflection`, `rbj_lowpass`, `max_pole_radius`, `is_stable`
 * frequency sampling (the baseline): `fs_filter`, `frequency_response`, `fft_size`
+* the CPU output cache (memory of dropped outputs is reused, see `zoo.filters._buffers`):
+  `set_buffer_cache`, `empty_buffer_cache`, `buffer_cache_info`
 """
 
+from ._buffers import buffer_cache_info, empty_buffer_cache, set_buffer_cache
 from .allpole import allpole, fir, lfilter, linear_recurrence, sosfilt
 from .design import (
     biquad_from_poles,
@@ -43,4 +46,7 @@ __all__ = [
     "frequency_response",
     "fft_size",
     "fs_num_frames",
+    "set_buffer_cache",
+    "empty_buffer_cache",
+    "buffer_cache_info",
 ]

@@ -18,20 +18,42 @@ import threading
 
 import numba
 
+from . import _buffers
 from .kernels import numba_cpu, numba_unrolled
 from .kernels.generate_unrolled import ORDERS as UNROLLED_ORDERS
+from .kernels.generate_unrolled import STREAM_ORDERS
 
 #: below this many rows the kernels run without the thread pool: with one or two rows there is
 #: nothing to share, and waking the pool costs more than it saves.
 SERIAL_MAX_ROWS = 2
 
+#: the fused backward streams its coefficient gradient past the cache (non-temporal stores) from
+#: this size up: a gradient this large would not stay cached for its consumer anyway, and the
+#: stores then cost one memory write instead of a read and a write. See `kernels.stream_store`.
+STREAM_MIN_BYTES = 16 << 20
 
-def _kernel(name: str, rows: int, order: int | None = None, min_time: bool = True):
+
+def _streams(grad_a: Tensor) -> bool:
+    """Whether the fused backward may write ``grad_a`` (N, T, M) with streaming stores: a real dtype,
+    an order with a streaming kernel, large enough, and 64-byte aligned (what the kernel assumes:
+    PyTorch's CPU allocations are, but a caller's buffer need not be)."""
+    return (
+        grad_a.dim() == 3
+        and grad_a.shape[-1] in STREAM_ORDERS
+        and grad_a.dtype in (torch.float32, torch.float64)
+        and grad_a.nbytes >= STREAM_MIN_BYTES
+        and grad_a.data_ptr() % 64 == 0
+    )
+
+
+def _kernel(name: str, rows: int, order: int | None = None, min_time: bool = True, stream: bool = False):
     """The Numba kernel for ``name``: the unrolled one for ``order`` when there is one (and
-    ``min_time``, the unrolled kernel's length condition, holds), the serial twin for few rows."""
+    ``min_time``, the unrolled kernel's length condition, holds), its streaming-store twin when
+    ``stream``, the serial twin for few rows."""
     suffix = "_serial" if rows <= SERIAL_MAX_ROWS else ""
     if order in UNROLLED_ORDERS and min_time:
-        return getattr(numba_unrolled, f"{name}_{order}{suffix}")
+        stream_suffix = "_stream" if stream and order in STREAM_ORDERS else ""
+        return getattr(numba_unrolled, f"{name}_{order}{stream_suffix}{suffix}")
     return getattr(numba_cpu, f"{name}{suffix}")
 
 
@@ -97,7 +119,7 @@ def _cuda_kernels():
 # ----------------------------------------------------------------------------------------- forward
 def allpole_forward_cpu(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
     """y[n] = x[n] - sum_i a[n, i-1] y[n-i], y[-1-k] = zi[k]. x (N, T); a (N, T, M) or (N, M)."""
-    y = torch.empty_like(x)
+    y = _buffers.empty(x.shape, x.dtype)
     if x.shape[-1] == 0:
         return y
     if a.dim() == 3:
@@ -128,7 +150,7 @@ def _(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------------------- reverse
 def allpole_reverse_cpu(g: Tensor, a: Tensor) -> Tensor:
     """u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i], a[n >= T] = 0: the adjoint of the forward op."""
-    u = torch.empty_like(g)
+    u = _buffers.empty(g.shape, g.dtype)
     if g.shape[-1] == 0:
         return u
     if a.dim() == 3:
@@ -159,17 +181,19 @@ def _(g: Tensor, a: Tensor) -> Tensor:
 # -------------------------------------------------------------------------------- fused backward
 def allpole_backward_cpu(g: Tensor, a: Tensor, y: Tensor, zi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """One pass for (dL/dx, dL/da, dL/dzi) of the forward op, given g = dL/dy (Eqs. 7 and 8)."""
-    u = torch.empty_like(g)
+    u = _buffers.empty(g.shape, g.dtype)
     if g.shape[-1] == 0:
         return u, torch.zeros_like(a), torch.zeros_like(zi)
     # The kernels start their sums from the output buffer (``acc = grad_zi[b, k] * 0``, and
     # ``grad_a[b, i - 1] * 0`` for time-invariant a), so those buffers must hold zeros, not garbage
     # (NaN * 0 = NaN). The time-varying grad_a is only written, never read: no zero pass over it.
-    grad_a = torch.empty_like(a) if a.dim() == 3 else torch.zeros_like(a)
+    grad_a = _buffers.empty(a.shape, a.dtype) if a.dim() == 3 else torch.zeros_like(a)
     grad_zi = torch.zeros_like(zi)
     if a.dim() == 3:
         order = a.shape[-1]
-        kernel = _kernel("allpole_backward_tv", g.shape[0], order, min_time=g.shape[-1] >= 2 * order)
+        kernel = _kernel(
+            "allpole_backward_tv", g.shape[0], order, min_time=g.shape[-1] >= 2 * order, stream=_streams(grad_a)
+        )
     else:
         kernel = _kernel("allpole_backward_ti", g.shape[0])
     _run(kernel, g.dtype, _np(g), _np(a), _np(y), _np(zi), u.numpy(), grad_a.numpy(), grad_zi.numpy())

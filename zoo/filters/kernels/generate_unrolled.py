@@ -21,10 +21,15 @@ What each unrolled kernel does differently from the generic loops in `numba_cpu`
 
 from __future__ import annotations
 
+import math
 import pathlib
 
 #: orders with unrolled kernels; other orders use the generic loops of `numba_cpu`.
 ORDERS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
+
+#: orders with a streaming-store twin of the fused backward (``allpole_backward_tv_M_stream``):
+#: those whose per-sample block of float32 coefficient gradients fills whole 64-byte lines.
+STREAM_ORDERS = (16,)
 
 HEADER = '''"""Time-varying all-pole kernels unrolled for M = {orders}.
 
@@ -38,7 +43,9 @@ Per order M:
 * ``allpole_forward_tv_M`` / ``_serial``: y[n] = x[n] - sum_i a[n, i-1] y[n-i];
 * ``allpole_reverse_tv_M`` / ``_serial``: u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i];
 * ``allpole_backward_tv_M`` / ``_serial``: the fused backward (u, grad_a, grad_zi) in one reverse
-  sweep, for T >= 2M (the caller uses the generic kernel otherwise).
+  sweep, for T >= 2M (the caller uses the generic kernel otherwise);
+* ``allpole_backward_tv_M_stream`` / ``_stream_serial`` (M = {stream_orders}): the same, writing
+  grad_a with non-temporal stores; real dtypes and a 64-byte aligned grad_a only.
 """
 
 # ruff: noqa: E501
@@ -48,6 +55,7 @@ import numpy as np
 from numba import njit, prange
 
 from .numba_cpu import _PARALLEL, _SERIAL, _coef_grad_edges, _forward_tv_head, _reverse_tv_tail
+from .stream_store import stream_store
 
 U = np.uint64
 '''
@@ -81,15 +89,19 @@ def _forward_rows(order: int, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reverse_step(order: int, rows: int) -> list[str]:
+def _reverse_step(order: int, rows: int, flat: bool = False) -> list[str]:
     """Loop body shared by the reverse and fused-backward kernels: u[n] from g[n] and the registers
-    q_i = u[n+i] (newest last on the chain), then the registers rotate."""
+    q_i = u[n+i] (newest last on the chain), then the registers rotate. ``flat``: the rows of a are
+    1-D (T*M,) and ``k = n * M`` is in scope, so every address is one register plus a constant."""
+    def coef(r: int, i: int) -> str:
+        return f"a{r}[k + U({i * order + i - 1})]" if flat else f"a{r}[n + U({i}), U({i - 1})]"
+
     lines = []
     for r in range(rows):
-        older = [f"np.conj(a{r}[n + U({i}), U({i - 1})]) * q{r}_{i}" for i in range(order, 1, -1)]
+        older = [f"np.conj({coef(r, i)}) * q{r}_{i}" for i in range(order, 1, -1)]
         lines.append(f"        acc{r} = {_sub_chain(f'g{r}[n]', older)}")
     for r in range(rows):
-        lines.append(f"        acc{r} -= np.conj(a{r}[n + U(1), U(0)]) * q{r}_1")
+        lines.append(f"        acc{r} -= np.conj({coef(r, 1)}) * q{r}_1")
     for r in range(rows):
         lines.append(f"        u{r}[n] = acc{r}")
     lines += _rotate("q", order, rows)
@@ -131,31 +143,81 @@ def _reverse_rows(order: int, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _backward_rows(order: int, rows: int) -> str:
-    """Reverse loop with the fused coefficient gradient, n = T-M-1 down to M, then n = M-1 .. 0."""
-    name = f"_backward_pair_{order}" if rows == 2 else f"_backward_row_{order}"
-    args = "g, a, y, u, grad_a, b0, b1" if rows == 2 else "g, a, y, u, grad_a, b0"
+def _stream_alignment(order: int, i: int) -> int:
+    """Bytes of alignment of &grad_a[n, i] for float32 (float64 doubles it), given a 64-byte
+    aligned array: the block of sample n starts at 4 n M bytes."""
+    block = math.gcd(64, 4 * order)
+    return math.gcd(block, 4 * i) if i else block
+
+
+def _backward_rows(order: int, rows: int, stream: bool = False) -> str:
+    """Reverse loop with the fused coefficient gradient, n = T-M-1 down to M, then n = M-1 .. 0.
+
+    a and grad_a come in flat, (N, T*M), so that every access in the loop is a base register plus
+    a constant (the 2-D indexing needs each array's shape in a register, and with ten arrays in
+    flight the registers spill: 43 instructions per step at M = 4 against 28). ``stream``: the
+    coefficient gradient is written with non-temporal stores (see `stream_store`)."""
+    suffix = "_stream" if stream else ""
+    name = (f"_backward_pair_{order}" if rows == 2 else f"_backward_row_{order}") + suffix
+    args = "g, af, y, u, gaf, b0, b1" if rows == 2 else "g, af, y, u, gaf, b0"
     lines = [f"@njit(**_SERIAL)", f"def {name}({args}):  # pragma: no cover - compiled"]
     lines.append("    n_time = g.shape[1]")
     for r in range(rows):
-        lines.append(f"    g{r} = g[b{r}]; a{r} = a[b{r}]; y{r} = y[b{r}]; u{r} = u[b{r}]; G{r} = grad_a[b{r}]")
+        lines.append(f"    g{r} = g[b{r}]; a{r} = af[b{r}]; y{r} = y[b{r}]; u{r} = u[b{r}]; G{r} = gaf[b{r}]")
     lines.append(f"    t = U(n_time - {order})")
     lines += _load_registers(order, rows)
     lines.append(f"    for j in range(U(0), t - U({order})):")
     lines.append("        n = t - U(1) - j")
-    lines += _reverse_step(order, rows)
+    lines.append(f"        k = n * U({order})")
+    lines += _reverse_step(order, rows, flat=True)
     for r in range(rows):
         lines.append(f"        m{r} = -acc{r}")
         regs = ", ".join(f"r{r}_{i}" for i in range(1, order + 1))
         vals = ", ".join(f"y{r}[n - U({i})]" for i in range(1, order + 1))
         lines.append(f"        {regs} = {vals}")
         for i in range(1, order + 1):
-            lines.append(f"        G{r}[n, U({i - 1})] = np.conj(r{r}_{i}) * m{r}")
+            value = f"np.conj(r{r}_{i}) * m{r}"
+            if stream:
+                lines.append(f"        stream_store(G{r}, k + U({i - 1}), {value}, {_stream_alignment(order, i - 1)})")
+            else:
+                lines.append(f"        G{r}[k + U({i - 1})] = {value}")
     lines.append(f"    for n in range({order - 1}, -1, -1):  # u only: grad_a there comes from _coef_grad_edges")
     for r in range(rows):
-        terms = [f"np.conj(a{r}[n + {i}, {i - 1}]) * u{r}[n + {i}]" for i in range(order, 0, -1)]
+        terms = [f"np.conj(a{r}[(n + {i}) * {order} + {i - 1}]) * u{r}[n + {i}]" for i in range(order, 0, -1)]
         lines.append(f"        u{r}[n] = {_sub_chain(f'g{r}[n]', terms)}")
     return "\n".join(lines) + "\n"
+
+
+def _backward_drivers(order: int, stream: bool = False) -> str:
+    s = "_stream" if stream else ""
+    return f'''
+@njit(**_SERIAL)
+def _backward_job_{order}{s}(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
+    """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
+    b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    _reverse_tv_tail(g, a, u, b0)
+    if b0 + 1 < g.shape[0]:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+        _backward_pair_{order}{s}(g, af, y, u, gaf, b0, b0 + 1)
+        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
+    else:
+        _backward_row_{order}{s}(g, af, y, u, gaf, b0)
+    _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_backward_tv_{order}{s}(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _backward_job_{order}{s}(g, a, y, zi, u, grad_a, grad_zi, p)
+
+
+@njit(**_SERIAL)
+def allpole_backward_tv_{order}{s}_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _backward_job_{order}{s}(g, a, y, zi, u, grad_a, grad_zi, p)
+'''
 
 
 def _drivers(order: int) -> str:
@@ -213,38 +275,12 @@ def allpole_reverse_tv_{order}(g, a, u):  # pragma: no cover - compiled
 def allpole_reverse_tv_{order}_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_{order}(g, a, u, p)
-
-
-@njit(**_SERIAL)
-def _backward_job_{order}(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
-    """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
-    b0 = 2 * p
-    _reverse_tv_tail(g, a, u, b0)
-    if b0 + 1 < g.shape[0]:
-        _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_{order}(g, a, y, u, grad_a, b0, b0 + 1)
-        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
-    else:
-        _backward_row_{order}(g, a, y, u, grad_a, b0)
-    _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
-
-
-@njit(**_PARALLEL)
-def allpole_backward_tv_{order}(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
-    for p in prange((g.shape[0] + 1) // 2):
-        _backward_job_{order}(g, a, y, zi, u, grad_a, grad_zi, p)
-
-
-@njit(**_SERIAL)
-def allpole_backward_tv_{order}_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
-    for p in range((g.shape[0] + 1) // 2):
-        _backward_job_{order}(g, a, y, zi, u, grad_a, grad_zi, p)
 '''
 
 
 def source() -> str:
     """The full text of `numba_unrolled.py`."""
-    parts = [HEADER.format(orders=", ".join(map(str, ORDERS)))]
+    parts = [HEADER.format(orders=", ".join(map(str, ORDERS)), stream_orders=", ".join(map(str, STREAM_ORDERS)))]
     for order in ORDERS:
         parts.append(f"\n# {'-' * 40} M = {order}\n")
         for rows in (2, 1):
@@ -254,6 +290,11 @@ def source() -> str:
         for rows in (2, 1):
             parts.append("\n" + _backward_rows(order, rows))
         parts.append(_drivers(order))
+        parts.append(_backward_drivers(order))
+        if order in STREAM_ORDERS:
+            for rows in (2, 1):
+                parts.append("\n" + _backward_rows(order, rows, stream=True))
+            parts.append(_backward_drivers(order, stream=True))
     return "".join(parts)
 
 

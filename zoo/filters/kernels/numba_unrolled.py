@@ -10,7 +10,9 @@ Per order M:
 * ``allpole_forward_tv_M`` / ``_serial``: y[n] = x[n] - sum_i a[n, i-1] y[n-i];
 * ``allpole_reverse_tv_M`` / ``_serial``: u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i];
 * ``allpole_backward_tv_M`` / ``_serial``: the fused backward (u, grad_a, grad_zi) in one reverse
-  sweep, for T >= 2M (the caller uses the generic kernel otherwise).
+  sweep, for T >= 2M (the caller uses the generic kernel otherwise);
+* ``allpole_backward_tv_M_stream`` / ``_stream_serial`` (M = 16): the same, writing
+  grad_a with non-temporal stores; real dtypes and a 64-byte aligned grad_a only.
 """
 
 # ruff: noqa: E501
@@ -20,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from .numba_cpu import _PARALLEL, _SERIAL, _coef_grad_edges, _forward_tv_head, _reverse_tv_tail
+from .stream_store import stream_store
 
 U = np.uint64
 
@@ -82,50 +85,52 @@ def _reverse_row_1(g, a, u, b0):  # pragma: no cover - compiled
         q0_1 = acc0
 
 @njit(**_SERIAL)
-def _backward_pair_1(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_1(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 1)
     q0_1 = u0[t + U(0)]
     q1_1 = u1[t + U(0)]
     for j in range(U(0), t - U(1)):
         n = t - U(1) - j
+        k = n * U(1)
         acc0 = g0[n]
         acc1 = g1[n]
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        acc0 -= np.conj(a0[k + U(1)]) * q0_1
+        acc1 -= np.conj(a1[k + U(1)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_1 = acc0
         q1_1 = acc1
         m0 = -acc0
         r0_1 = y0[n - U(1)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
         m1 = -acc1
         r1_1 = y1[n - U(1)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
     for n in range(0, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 1) * 1 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 1) * 1 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_1(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_1(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 1)
     q0_1 = u0[t + U(0)]
     for j in range(U(0), t - U(1)):
         n = t - U(1) - j
+        k = n * U(1)
         acc0 = g0[n]
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc0 -= np.conj(a0[k + U(1)]) * q0_1
         u0[n] = acc0
         q0_1 = acc0
         m0 = -acc0
         r0_1 = y0[n - U(1)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
     for n in range(0, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 1) * 1 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_1(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -181,18 +186,19 @@ def allpole_reverse_tv_1_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_1(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_1(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_1(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_1(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_1(g, a, y, u, grad_a, b0)
+        _backward_row_1(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -266,53 +272,55 @@ def _reverse_row_2(g, a, u, b0):  # pragma: no cover - compiled
         q0_2, q0_1 = q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_2(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_2(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 2)
     q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
     q1_1, q1_2 = u1[t + U(0)], u1[t + U(1)]
     for j in range(U(0), t - U(2)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(2)
+        acc0 = g0[n] - np.conj(a0[k + U(5)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(5)]) * q1_2
+        acc0 -= np.conj(a0[k + U(2)]) * q0_1
+        acc1 -= np.conj(a1[k + U(2)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_2, q0_1 = q0_1, acc0
         q1_2, q1_1 = q1_1, acc1
         m0 = -acc0
         r0_1, r0_2 = y0[n - U(1)], y0[n - U(2)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
         m1 = -acc1
         r1_1, r1_2 = y1[n - U(1)], y1[n - U(2)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
     for n in range(1, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 2) * 2 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 2 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 2) * 2 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 2 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_2(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_2(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 2)
     q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
     for j in range(U(0), t - U(2)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(2)
+        acc0 = g0[n] - np.conj(a0[k + U(5)]) * q0_2
+        acc0 -= np.conj(a0[k + U(2)]) * q0_1
         u0[n] = acc0
         q0_2, q0_1 = q0_1, acc0
         m0 = -acc0
         r0_1, r0_2 = y0[n - U(1)], y0[n - U(2)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
     for n in range(1, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 2) * 2 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 2 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_2(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -368,18 +376,19 @@ def allpole_reverse_tv_2_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_2(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_2(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_2(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_2(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_2(g, a, y, u, grad_a, b0)
+        _backward_row_2(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -453,56 +462,58 @@ def _reverse_row_3(g, a, u, b0):  # pragma: no cover - compiled
         q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_3(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_3(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 3)
     q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
     q1_1, q1_2, q1_3 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)]
     for j in range(U(0), t - U(3)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(3)
+        acc0 = g0[n] - np.conj(a0[k + U(11)]) * q0_3 - np.conj(a0[k + U(7)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(11)]) * q1_3 - np.conj(a1[k + U(7)]) * q1_2
+        acc0 -= np.conj(a0[k + U(3)]) * q0_1
+        acc1 -= np.conj(a1[k + U(3)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
         q1_3, q1_2, q1_1 = q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
     for n in range(2, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 3) * 3 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 3 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 3 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 3) * 3 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 3 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 3 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_3(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_3(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 3)
     q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
     for j in range(U(0), t - U(3)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(3)
+        acc0 = g0[n] - np.conj(a0[k + U(11)]) * q0_3 - np.conj(a0[k + U(7)]) * q0_2
+        acc0 -= np.conj(a0[k + U(3)]) * q0_1
         u0[n] = acc0
         q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
     for n in range(2, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 3) * 3 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 3 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 3 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_3(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -558,18 +569,19 @@ def allpole_reverse_tv_3_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_3(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_3(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_3(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_3(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_3(g, a, y, u, grad_a, b0)
+        _backward_row_3(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -643,59 +655,61 @@ def _reverse_row_4(g, a, u, b0):  # pragma: no cover - compiled
         q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_4(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_4(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 4)
     q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
     q1_1, q1_2, q1_3, q1_4 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)]
     for j in range(U(0), t - U(4)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(4)
+        acc0 = g0[n] - np.conj(a0[k + U(19)]) * q0_4 - np.conj(a0[k + U(14)]) * q0_3 - np.conj(a0[k + U(9)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(19)]) * q1_4 - np.conj(a1[k + U(14)]) * q1_3 - np.conj(a1[k + U(9)]) * q1_2
+        acc0 -= np.conj(a0[k + U(4)]) * q0_1
+        acc1 -= np.conj(a1[k + U(4)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
         q1_4, q1_3, q1_2, q1_1 = q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
     for n in range(3, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 4) * 4 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 4 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 4 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 4 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 4) * 4 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 4 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 4 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 4 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_4(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_4(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 4)
     q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
     for j in range(U(0), t - U(4)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(4)
+        acc0 = g0[n] - np.conj(a0[k + U(19)]) * q0_4 - np.conj(a0[k + U(14)]) * q0_3 - np.conj(a0[k + U(9)]) * q0_2
+        acc0 -= np.conj(a0[k + U(4)]) * q0_1
         u0[n] = acc0
         q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
     for n in range(3, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 4) * 4 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 4 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 4 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 4 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_4(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -751,18 +765,19 @@ def allpole_reverse_tv_4_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_4(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_4(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_4(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_4(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_4(g, a, y, u, grad_a, b0)
+        _backward_row_4(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -836,62 +851,64 @@ def _reverse_row_5(g, a, u, b0):  # pragma: no cover - compiled
         q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_5(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_5(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 5)
     q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
     q1_1, q1_2, q1_3, q1_4, q1_5 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)]
     for j in range(U(0), t - U(5)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(5)
+        acc0 = g0[n] - np.conj(a0[k + U(29)]) * q0_5 - np.conj(a0[k + U(23)]) * q0_4 - np.conj(a0[k + U(17)]) * q0_3 - np.conj(a0[k + U(11)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(29)]) * q1_5 - np.conj(a1[k + U(23)]) * q1_4 - np.conj(a1[k + U(17)]) * q1_3 - np.conj(a1[k + U(11)]) * q1_2
+        acc0 -= np.conj(a0[k + U(5)]) * q0_1
+        acc1 -= np.conj(a1[k + U(5)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
         q1_5, q1_4, q1_3, q1_2, q1_1 = q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
     for n in range(4, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 5) * 5 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 5 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 5 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 5 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 5 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 5) * 5 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 5 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 5 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 5 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 5 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_5(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_5(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 5)
     q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
     for j in range(U(0), t - U(5)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(5)
+        acc0 = g0[n] - np.conj(a0[k + U(29)]) * q0_5 - np.conj(a0[k + U(23)]) * q0_4 - np.conj(a0[k + U(17)]) * q0_3 - np.conj(a0[k + U(11)]) * q0_2
+        acc0 -= np.conj(a0[k + U(5)]) * q0_1
         u0[n] = acc0
         q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
     for n in range(4, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 5) * 5 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 5 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 5 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 5 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 5 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_5(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -947,18 +964,19 @@ def allpole_reverse_tv_5_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_5(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_5(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_5(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_5(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_5(g, a, y, u, grad_a, b0)
+        _backward_row_5(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -1032,65 +1050,67 @@ def _reverse_row_6(g, a, u, b0):  # pragma: no cover - compiled
         q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_6(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_6(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 6)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)]
     for j in range(U(0), t - U(6)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(6)
+        acc0 = g0[n] - np.conj(a0[k + U(41)]) * q0_6 - np.conj(a0[k + U(34)]) * q0_5 - np.conj(a0[k + U(27)]) * q0_4 - np.conj(a0[k + U(20)]) * q0_3 - np.conj(a0[k + U(13)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(41)]) * q1_6 - np.conj(a1[k + U(34)]) * q1_5 - np.conj(a1[k + U(27)]) * q1_4 - np.conj(a1[k + U(20)]) * q1_3 - np.conj(a1[k + U(13)]) * q1_2
+        acc0 -= np.conj(a0[k + U(6)]) * q0_1
+        acc1 -= np.conj(a1[k + U(6)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_5, q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5, r1_6 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
-        G1[n, U(5)] = np.conj(r1_6) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
+        G1[k + U(5)] = np.conj(r1_6) * m1
     for n in range(5, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 6, 5]) * u1[n + 6] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 6) * 6 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 6 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 6 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 6 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 6 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 6 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 6) * 6 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 6 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 6 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 6 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 6 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 6 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_6(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_6(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 6)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
     for j in range(U(0), t - U(6)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(6)
+        acc0 = g0[n] - np.conj(a0[k + U(41)]) * q0_6 - np.conj(a0[k + U(34)]) * q0_5 - np.conj(a0[k + U(27)]) * q0_4 - np.conj(a0[k + U(20)]) * q0_3 - np.conj(a0[k + U(13)]) * q0_2
+        acc0 -= np.conj(a0[k + U(6)]) * q0_1
         u0[n] = acc0
         q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
     for n in range(5, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 6) * 6 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 6 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 6 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 6 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 6 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 6 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_6(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -1146,18 +1166,19 @@ def allpole_reverse_tv_6_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_6(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_6(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_6(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_6(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_6(g, a, y, u, grad_a, b0)
+        _backward_row_6(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -1231,68 +1252,70 @@ def _reverse_row_7(g, a, u, b0):  # pragma: no cover - compiled
         q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_7(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_7(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 7)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)]
     for j in range(U(0), t - U(7)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(7)
+        acc0 = g0[n] - np.conj(a0[k + U(55)]) * q0_7 - np.conj(a0[k + U(47)]) * q0_6 - np.conj(a0[k + U(39)]) * q0_5 - np.conj(a0[k + U(31)]) * q0_4 - np.conj(a0[k + U(23)]) * q0_3 - np.conj(a0[k + U(15)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(55)]) * q1_7 - np.conj(a1[k + U(47)]) * q1_6 - np.conj(a1[k + U(39)]) * q1_5 - np.conj(a1[k + U(31)]) * q1_4 - np.conj(a1[k + U(23)]) * q1_3 - np.conj(a1[k + U(15)]) * q1_2
+        acc0 -= np.conj(a0[k + U(7)]) * q0_1
+        acc1 -= np.conj(a1[k + U(7)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
-        G1[n, U(5)] = np.conj(r1_6) * m1
-        G1[n, U(6)] = np.conj(r1_7) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
+        G1[k + U(5)] = np.conj(r1_6) * m1
+        G1[k + U(6)] = np.conj(r1_7) * m1
     for n in range(6, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 7, 6]) * u1[n + 7] - np.conj(a1[n + 6, 5]) * u1[n + 6] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 7) * 7 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 7 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 7 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 7 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 7 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 7 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 7 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 7) * 7 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 7 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 7 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 7 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 7 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 7 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 7 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_7(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_7(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 7)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
     for j in range(U(0), t - U(7)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(7)
+        acc0 = g0[n] - np.conj(a0[k + U(55)]) * q0_7 - np.conj(a0[k + U(47)]) * q0_6 - np.conj(a0[k + U(39)]) * q0_5 - np.conj(a0[k + U(31)]) * q0_4 - np.conj(a0[k + U(23)]) * q0_3 - np.conj(a0[k + U(15)]) * q0_2
+        acc0 -= np.conj(a0[k + U(7)]) * q0_1
         u0[n] = acc0
         q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
     for n in range(6, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 7) * 7 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 7 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 7 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 7 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 7 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 7 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 7 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_7(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -1348,18 +1371,19 @@ def allpole_reverse_tv_7_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_7(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_7(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_7(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_7(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_7(g, a, y, u, grad_a, b0)
+        _backward_row_7(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -1433,71 +1457,73 @@ def _reverse_row_8(g, a, u, b0):  # pragma: no cover - compiled
         q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_8(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_8(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 8)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)]
     for j in range(U(0), t - U(8)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(71)]) * q1_8 - np.conj(a1[k + U(62)]) * q1_7 - np.conj(a1[k + U(53)]) * q1_6 - np.conj(a1[k + U(44)]) * q1_5 - np.conj(a1[k + U(35)]) * q1_4 - np.conj(a1[k + U(26)]) * q1_3 - np.conj(a1[k + U(17)]) * q1_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
+        acc1 -= np.conj(a1[k + U(8)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7, r1_8 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)], y1[n - U(8)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
-        G1[n, U(5)] = np.conj(r1_6) * m1
-        G1[n, U(6)] = np.conj(r1_7) * m1
-        G1[n, U(7)] = np.conj(r1_8) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
+        G1[k + U(5)] = np.conj(r1_6) * m1
+        G1[k + U(6)] = np.conj(r1_7) * m1
+        G1[k + U(7)] = np.conj(r1_8) * m1
     for n in range(7, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 8, 7]) * u1[n + 8] - np.conj(a1[n + 7, 6]) * u1[n + 7] - np.conj(a1[n + 6, 5]) * u1[n + 6] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 8) * 8 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 8 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 8 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 8 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 8 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 8 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 8 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 8 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 8) * 8 + 7]) * u1[n + 8] - np.conj(a1[(n + 7) * 8 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 8 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 8 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 8 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 8 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 8 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 8 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_8(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_8(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 8)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
     for j in range(U(0), t - U(8)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
         u0[n] = acc0
         q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
     for n in range(7, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 8) * 8 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 8 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 8 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 8 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 8 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 8 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 8 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 8 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_8(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -1553,18 +1579,19 @@ def allpole_reverse_tv_8_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_8(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_8(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_8(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_8(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_8(g, a, y, u, grad_a, b0)
+        _backward_row_8(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -1638,83 +1665,85 @@ def _reverse_row_12(g, a, u, b0):  # pragma: no cover - compiled
         q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_12(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_12(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 12)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)]
     for j in range(U(0), t - U(12)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(12)
+        acc0 = g0[n] - np.conj(a0[k + U(155)]) * q0_12 - np.conj(a0[k + U(142)]) * q0_11 - np.conj(a0[k + U(129)]) * q0_10 - np.conj(a0[k + U(116)]) * q0_9 - np.conj(a0[k + U(103)]) * q0_8 - np.conj(a0[k + U(90)]) * q0_7 - np.conj(a0[k + U(77)]) * q0_6 - np.conj(a0[k + U(64)]) * q0_5 - np.conj(a0[k + U(51)]) * q0_4 - np.conj(a0[k + U(38)]) * q0_3 - np.conj(a0[k + U(25)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(155)]) * q1_12 - np.conj(a1[k + U(142)]) * q1_11 - np.conj(a1[k + U(129)]) * q1_10 - np.conj(a1[k + U(116)]) * q1_9 - np.conj(a1[k + U(103)]) * q1_8 - np.conj(a1[k + U(90)]) * q1_7 - np.conj(a1[k + U(77)]) * q1_6 - np.conj(a1[k + U(64)]) * q1_5 - np.conj(a1[k + U(51)]) * q1_4 - np.conj(a1[k + U(38)]) * q1_3 - np.conj(a1[k + U(25)]) * q1_2
+        acc0 -= np.conj(a0[k + U(12)]) * q0_1
+        acc1 -= np.conj(a1[k + U(12)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
-        G0[n, U(8)] = np.conj(r0_9) * m0
-        G0[n, U(9)] = np.conj(r0_10) * m0
-        G0[n, U(10)] = np.conj(r0_11) * m0
-        G0[n, U(11)] = np.conj(r0_12) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
+        G0[k + U(8)] = np.conj(r0_9) * m0
+        G0[k + U(9)] = np.conj(r0_10) * m0
+        G0[k + U(10)] = np.conj(r0_11) * m0
+        G0[k + U(11)] = np.conj(r0_12) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7, r1_8, r1_9, r1_10, r1_11, r1_12 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)], y1[n - U(8)], y1[n - U(9)], y1[n - U(10)], y1[n - U(11)], y1[n - U(12)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
-        G1[n, U(5)] = np.conj(r1_6) * m1
-        G1[n, U(6)] = np.conj(r1_7) * m1
-        G1[n, U(7)] = np.conj(r1_8) * m1
-        G1[n, U(8)] = np.conj(r1_9) * m1
-        G1[n, U(9)] = np.conj(r1_10) * m1
-        G1[n, U(10)] = np.conj(r1_11) * m1
-        G1[n, U(11)] = np.conj(r1_12) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
+        G1[k + U(5)] = np.conj(r1_6) * m1
+        G1[k + U(6)] = np.conj(r1_7) * m1
+        G1[k + U(7)] = np.conj(r1_8) * m1
+        G1[k + U(8)] = np.conj(r1_9) * m1
+        G1[k + U(9)] = np.conj(r1_10) * m1
+        G1[k + U(10)] = np.conj(r1_11) * m1
+        G1[k + U(11)] = np.conj(r1_12) * m1
     for n in range(11, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 12, 11]) * u0[n + 12] - np.conj(a0[n + 11, 10]) * u0[n + 11] - np.conj(a0[n + 10, 9]) * u0[n + 10] - np.conj(a0[n + 9, 8]) * u0[n + 9] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 12, 11]) * u1[n + 12] - np.conj(a1[n + 11, 10]) * u1[n + 11] - np.conj(a1[n + 10, 9]) * u1[n + 10] - np.conj(a1[n + 9, 8]) * u1[n + 9] - np.conj(a1[n + 8, 7]) * u1[n + 8] - np.conj(a1[n + 7, 6]) * u1[n + 7] - np.conj(a1[n + 6, 5]) * u1[n + 6] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 12) * 12 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 12 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 12 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 12 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 12 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 12 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 12 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 12 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 12 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 12 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 12 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 12 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 12) * 12 + 11]) * u1[n + 12] - np.conj(a1[(n + 11) * 12 + 10]) * u1[n + 11] - np.conj(a1[(n + 10) * 12 + 9]) * u1[n + 10] - np.conj(a1[(n + 9) * 12 + 8]) * u1[n + 9] - np.conj(a1[(n + 8) * 12 + 7]) * u1[n + 8] - np.conj(a1[(n + 7) * 12 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 12 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 12 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 12 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 12 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 12 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 12 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_12(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_12(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 12)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
     for j in range(U(0), t - U(12)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(12)
+        acc0 = g0[n] - np.conj(a0[k + U(155)]) * q0_12 - np.conj(a0[k + U(142)]) * q0_11 - np.conj(a0[k + U(129)]) * q0_10 - np.conj(a0[k + U(116)]) * q0_9 - np.conj(a0[k + U(103)]) * q0_8 - np.conj(a0[k + U(90)]) * q0_7 - np.conj(a0[k + U(77)]) * q0_6 - np.conj(a0[k + U(64)]) * q0_5 - np.conj(a0[k + U(51)]) * q0_4 - np.conj(a0[k + U(38)]) * q0_3 - np.conj(a0[k + U(25)]) * q0_2
+        acc0 -= np.conj(a0[k + U(12)]) * q0_1
         u0[n] = acc0
         q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
-        G0[n, U(8)] = np.conj(r0_9) * m0
-        G0[n, U(9)] = np.conj(r0_10) * m0
-        G0[n, U(10)] = np.conj(r0_11) * m0
-        G0[n, U(11)] = np.conj(r0_12) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
+        G0[k + U(8)] = np.conj(r0_9) * m0
+        G0[k + U(9)] = np.conj(r0_10) * m0
+        G0[k + U(10)] = np.conj(r0_11) * m0
+        G0[k + U(11)] = np.conj(r0_12) * m0
     for n in range(11, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 12, 11]) * u0[n + 12] - np.conj(a0[n + 11, 10]) * u0[n + 11] - np.conj(a0[n + 10, 9]) * u0[n + 10] - np.conj(a0[n + 9, 8]) * u0[n + 9] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 12) * 12 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 12 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 12 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 12 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 12 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 12 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 12 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 12 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 12 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 12 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 12 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 12 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_12(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -1770,18 +1799,19 @@ def allpole_reverse_tv_12_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_12(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_12(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_12(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_12(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_12(g, a, y, u, grad_a, b0)
+        _backward_row_12(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -1855,95 +1885,97 @@ def _reverse_row_16(g, a, u, b0):  # pragma: no cover - compiled
         q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
 @njit(**_SERIAL)
-def _backward_pair_16(g, a, y, u, grad_a, b0, b1):  # pragma: no cover - compiled
+def _backward_pair_16(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
-    g1 = g[b1]; a1 = a[b1]; y1 = y[b1]; u1 = u[b1]; G1 = grad_a[b1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
     t = U(n_time - 16)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12, q1_13, q1_14, q1_15, q1_16 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)], u1[t + U(12)], u1[t + U(13)], u1[t + U(14)], u1[t + U(15)]
     for j in range(U(0), t - U(16)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(16), U(15)]) * q1_16 - np.conj(a1[n + U(15), U(14)]) * q1_15 - np.conj(a1[n + U(14), U(13)]) * q1_14 - np.conj(a1[n + U(13), U(12)]) * q1_13 - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(271)]) * q1_16 - np.conj(a1[k + U(254)]) * q1_15 - np.conj(a1[k + U(237)]) * q1_14 - np.conj(a1[k + U(220)]) * q1_13 - np.conj(a1[k + U(203)]) * q1_12 - np.conj(a1[k + U(186)]) * q1_11 - np.conj(a1[k + U(169)]) * q1_10 - np.conj(a1[k + U(152)]) * q1_9 - np.conj(a1[k + U(135)]) * q1_8 - np.conj(a1[k + U(118)]) * q1_7 - np.conj(a1[k + U(101)]) * q1_6 - np.conj(a1[k + U(84)]) * q1_5 - np.conj(a1[k + U(67)]) * q1_4 - np.conj(a1[k + U(50)]) * q1_3 - np.conj(a1[k + U(33)]) * q1_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
+        acc1 -= np.conj(a1[k + U(16)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_16, q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12, r0_13, r0_14, r0_15, r0_16 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)], y0[n - U(13)], y0[n - U(14)], y0[n - U(15)], y0[n - U(16)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
-        G0[n, U(8)] = np.conj(r0_9) * m0
-        G0[n, U(9)] = np.conj(r0_10) * m0
-        G0[n, U(10)] = np.conj(r0_11) * m0
-        G0[n, U(11)] = np.conj(r0_12) * m0
-        G0[n, U(12)] = np.conj(r0_13) * m0
-        G0[n, U(13)] = np.conj(r0_14) * m0
-        G0[n, U(14)] = np.conj(r0_15) * m0
-        G0[n, U(15)] = np.conj(r0_16) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
+        G0[k + U(8)] = np.conj(r0_9) * m0
+        G0[k + U(9)] = np.conj(r0_10) * m0
+        G0[k + U(10)] = np.conj(r0_11) * m0
+        G0[k + U(11)] = np.conj(r0_12) * m0
+        G0[k + U(12)] = np.conj(r0_13) * m0
+        G0[k + U(13)] = np.conj(r0_14) * m0
+        G0[k + U(14)] = np.conj(r0_15) * m0
+        G0[k + U(15)] = np.conj(r0_16) * m0
         m1 = -acc1
         r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7, r1_8, r1_9, r1_10, r1_11, r1_12, r1_13, r1_14, r1_15, r1_16 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)], y1[n - U(8)], y1[n - U(9)], y1[n - U(10)], y1[n - U(11)], y1[n - U(12)], y1[n - U(13)], y1[n - U(14)], y1[n - U(15)], y1[n - U(16)]
-        G1[n, U(0)] = np.conj(r1_1) * m1
-        G1[n, U(1)] = np.conj(r1_2) * m1
-        G1[n, U(2)] = np.conj(r1_3) * m1
-        G1[n, U(3)] = np.conj(r1_4) * m1
-        G1[n, U(4)] = np.conj(r1_5) * m1
-        G1[n, U(5)] = np.conj(r1_6) * m1
-        G1[n, U(6)] = np.conj(r1_7) * m1
-        G1[n, U(7)] = np.conj(r1_8) * m1
-        G1[n, U(8)] = np.conj(r1_9) * m1
-        G1[n, U(9)] = np.conj(r1_10) * m1
-        G1[n, U(10)] = np.conj(r1_11) * m1
-        G1[n, U(11)] = np.conj(r1_12) * m1
-        G1[n, U(12)] = np.conj(r1_13) * m1
-        G1[n, U(13)] = np.conj(r1_14) * m1
-        G1[n, U(14)] = np.conj(r1_15) * m1
-        G1[n, U(15)] = np.conj(r1_16) * m1
+        G1[k + U(0)] = np.conj(r1_1) * m1
+        G1[k + U(1)] = np.conj(r1_2) * m1
+        G1[k + U(2)] = np.conj(r1_3) * m1
+        G1[k + U(3)] = np.conj(r1_4) * m1
+        G1[k + U(4)] = np.conj(r1_5) * m1
+        G1[k + U(5)] = np.conj(r1_6) * m1
+        G1[k + U(6)] = np.conj(r1_7) * m1
+        G1[k + U(7)] = np.conj(r1_8) * m1
+        G1[k + U(8)] = np.conj(r1_9) * m1
+        G1[k + U(9)] = np.conj(r1_10) * m1
+        G1[k + U(10)] = np.conj(r1_11) * m1
+        G1[k + U(11)] = np.conj(r1_12) * m1
+        G1[k + U(12)] = np.conj(r1_13) * m1
+        G1[k + U(13)] = np.conj(r1_14) * m1
+        G1[k + U(14)] = np.conj(r1_15) * m1
+        G1[k + U(15)] = np.conj(r1_16) * m1
     for n in range(15, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 16, 15]) * u0[n + 16] - np.conj(a0[n + 15, 14]) * u0[n + 15] - np.conj(a0[n + 14, 13]) * u0[n + 14] - np.conj(a0[n + 13, 12]) * u0[n + 13] - np.conj(a0[n + 12, 11]) * u0[n + 12] - np.conj(a0[n + 11, 10]) * u0[n + 11] - np.conj(a0[n + 10, 9]) * u0[n + 10] - np.conj(a0[n + 9, 8]) * u0[n + 9] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
-        u1[n] = g1[n] - np.conj(a1[n + 16, 15]) * u1[n + 16] - np.conj(a1[n + 15, 14]) * u1[n + 15] - np.conj(a1[n + 14, 13]) * u1[n + 14] - np.conj(a1[n + 13, 12]) * u1[n + 13] - np.conj(a1[n + 12, 11]) * u1[n + 12] - np.conj(a1[n + 11, 10]) * u1[n + 11] - np.conj(a1[n + 10, 9]) * u1[n + 10] - np.conj(a1[n + 9, 8]) * u1[n + 9] - np.conj(a1[n + 8, 7]) * u1[n + 8] - np.conj(a1[n + 7, 6]) * u1[n + 7] - np.conj(a1[n + 6, 5]) * u1[n + 6] - np.conj(a1[n + 5, 4]) * u1[n + 5] - np.conj(a1[n + 4, 3]) * u1[n + 4] - np.conj(a1[n + 3, 2]) * u1[n + 3] - np.conj(a1[n + 2, 1]) * u1[n + 2] - np.conj(a1[n + 1, 0]) * u1[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 16) * 16 + 15]) * u0[n + 16] - np.conj(a0[(n + 15) * 16 + 14]) * u0[n + 15] - np.conj(a0[(n + 14) * 16 + 13]) * u0[n + 14] - np.conj(a0[(n + 13) * 16 + 12]) * u0[n + 13] - np.conj(a0[(n + 12) * 16 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 16 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 16 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 16 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 16 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 16 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 16 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 16 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 16 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 16 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 16 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 16 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 16) * 16 + 15]) * u1[n + 16] - np.conj(a1[(n + 15) * 16 + 14]) * u1[n + 15] - np.conj(a1[(n + 14) * 16 + 13]) * u1[n + 14] - np.conj(a1[(n + 13) * 16 + 12]) * u1[n + 13] - np.conj(a1[(n + 12) * 16 + 11]) * u1[n + 12] - np.conj(a1[(n + 11) * 16 + 10]) * u1[n + 11] - np.conj(a1[(n + 10) * 16 + 9]) * u1[n + 10] - np.conj(a1[(n + 9) * 16 + 8]) * u1[n + 9] - np.conj(a1[(n + 8) * 16 + 7]) * u1[n + 8] - np.conj(a1[(n + 7) * 16 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 16 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 16 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 16 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 16 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 16 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 16 + 0]) * u1[n + 1]
 
 @njit(**_SERIAL)
-def _backward_row_16(g, a, y, u, grad_a, b0):  # pragma: no cover - compiled
+def _backward_row_16(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
     n_time = g.shape[1]
-    g0 = g[b0]; a0 = a[b0]; y0 = y[b0]; u0 = u[b0]; G0 = grad_a[b0]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
     t = U(n_time - 16)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
     for j in range(U(0), t - U(16)):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
         u0[n] = acc0
         q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         m0 = -acc0
         r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12, r0_13, r0_14, r0_15, r0_16 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)], y0[n - U(13)], y0[n - U(14)], y0[n - U(15)], y0[n - U(16)]
-        G0[n, U(0)] = np.conj(r0_1) * m0
-        G0[n, U(1)] = np.conj(r0_2) * m0
-        G0[n, U(2)] = np.conj(r0_3) * m0
-        G0[n, U(3)] = np.conj(r0_4) * m0
-        G0[n, U(4)] = np.conj(r0_5) * m0
-        G0[n, U(5)] = np.conj(r0_6) * m0
-        G0[n, U(6)] = np.conj(r0_7) * m0
-        G0[n, U(7)] = np.conj(r0_8) * m0
-        G0[n, U(8)] = np.conj(r0_9) * m0
-        G0[n, U(9)] = np.conj(r0_10) * m0
-        G0[n, U(10)] = np.conj(r0_11) * m0
-        G0[n, U(11)] = np.conj(r0_12) * m0
-        G0[n, U(12)] = np.conj(r0_13) * m0
-        G0[n, U(13)] = np.conj(r0_14) * m0
-        G0[n, U(14)] = np.conj(r0_15) * m0
-        G0[n, U(15)] = np.conj(r0_16) * m0
+        G0[k + U(0)] = np.conj(r0_1) * m0
+        G0[k + U(1)] = np.conj(r0_2) * m0
+        G0[k + U(2)] = np.conj(r0_3) * m0
+        G0[k + U(3)] = np.conj(r0_4) * m0
+        G0[k + U(4)] = np.conj(r0_5) * m0
+        G0[k + U(5)] = np.conj(r0_6) * m0
+        G0[k + U(6)] = np.conj(r0_7) * m0
+        G0[k + U(7)] = np.conj(r0_8) * m0
+        G0[k + U(8)] = np.conj(r0_9) * m0
+        G0[k + U(9)] = np.conj(r0_10) * m0
+        G0[k + U(10)] = np.conj(r0_11) * m0
+        G0[k + U(11)] = np.conj(r0_12) * m0
+        G0[k + U(12)] = np.conj(r0_13) * m0
+        G0[k + U(13)] = np.conj(r0_14) * m0
+        G0[k + U(14)] = np.conj(r0_15) * m0
+        G0[k + U(15)] = np.conj(r0_16) * m0
     for n in range(15, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
-        u0[n] = g0[n] - np.conj(a0[n + 16, 15]) * u0[n + 16] - np.conj(a0[n + 15, 14]) * u0[n + 15] - np.conj(a0[n + 14, 13]) * u0[n + 14] - np.conj(a0[n + 13, 12]) * u0[n + 13] - np.conj(a0[n + 12, 11]) * u0[n + 12] - np.conj(a0[n + 11, 10]) * u0[n + 11] - np.conj(a0[n + 10, 9]) * u0[n + 10] - np.conj(a0[n + 9, 8]) * u0[n + 9] - np.conj(a0[n + 8, 7]) * u0[n + 8] - np.conj(a0[n + 7, 6]) * u0[n + 7] - np.conj(a0[n + 6, 5]) * u0[n + 6] - np.conj(a0[n + 5, 4]) * u0[n + 5] - np.conj(a0[n + 4, 3]) * u0[n + 4] - np.conj(a0[n + 3, 2]) * u0[n + 3] - np.conj(a0[n + 2, 1]) * u0[n + 2] - np.conj(a0[n + 1, 0]) * u0[n + 1]
+        u0[n] = g0[n] - np.conj(a0[(n + 16) * 16 + 15]) * u0[n + 16] - np.conj(a0[(n + 15) * 16 + 14]) * u0[n + 15] - np.conj(a0[(n + 14) * 16 + 13]) * u0[n + 14] - np.conj(a0[(n + 13) * 16 + 12]) * u0[n + 13] - np.conj(a0[(n + 12) * 16 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 16 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 16 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 16 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 16 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 16 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 16 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 16 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 16 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 16 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 16 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 16 + 0]) * u0[n + 1]
 
 @njit(**_SERIAL)
 def _forward_job_16(x, a, zi, y, p):  # pragma: no cover - compiled
@@ -1999,18 +2031,19 @@ def allpole_reverse_tv_16_serial(g, a, u):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _reverse_job_16(g, a, u, p)
 
-
 @njit(**_SERIAL)
 def _backward_job_16(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
     """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
     b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     _reverse_tv_tail(g, a, u, b0)
     if b0 + 1 < g.shape[0]:
         _reverse_tv_tail(g, a, u, b0 + 1)
-        _backward_pair_16(g, a, y, u, grad_a, b0, b0 + 1)
+        _backward_pair_16(g, af, y, u, gaf, b0, b0 + 1)
         _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
     else:
-        _backward_row_16(g, a, y, u, grad_a, b0)
+        _backward_row_16(g, af, y, u, gaf, b0)
     _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
 
 
@@ -2024,3 +2057,123 @@ def allpole_backward_tv_16(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover
 def allpole_backward_tv_16_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _backward_job_16(g, a, y, zi, u, grad_a, grad_zi, p)
+
+@njit(**_SERIAL)
+def _backward_pair_16_stream(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
+    t = U(n_time - 16)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12, q1_13, q1_14, q1_15, q1_16 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)], u1[t + U(12)], u1[t + U(13)], u1[t + U(14)], u1[t + U(15)]
+    for j in range(U(0), t - U(16)):
+        n = t - U(1) - j
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(271)]) * q1_16 - np.conj(a1[k + U(254)]) * q1_15 - np.conj(a1[k + U(237)]) * q1_14 - np.conj(a1[k + U(220)]) * q1_13 - np.conj(a1[k + U(203)]) * q1_12 - np.conj(a1[k + U(186)]) * q1_11 - np.conj(a1[k + U(169)]) * q1_10 - np.conj(a1[k + U(152)]) * q1_9 - np.conj(a1[k + U(135)]) * q1_8 - np.conj(a1[k + U(118)]) * q1_7 - np.conj(a1[k + U(101)]) * q1_6 - np.conj(a1[k + U(84)]) * q1_5 - np.conj(a1[k + U(67)]) * q1_4 - np.conj(a1[k + U(50)]) * q1_3 - np.conj(a1[k + U(33)]) * q1_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
+        acc1 -= np.conj(a1[k + U(16)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_16, q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+        m0 = -acc0
+        r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12, r0_13, r0_14, r0_15, r0_16 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)], y0[n - U(13)], y0[n - U(14)], y0[n - U(15)], y0[n - U(16)]
+        stream_store(G0, k + U(0), np.conj(r0_1) * m0, 64)
+        stream_store(G0, k + U(1), np.conj(r0_2) * m0, 4)
+        stream_store(G0, k + U(2), np.conj(r0_3) * m0, 8)
+        stream_store(G0, k + U(3), np.conj(r0_4) * m0, 4)
+        stream_store(G0, k + U(4), np.conj(r0_5) * m0, 16)
+        stream_store(G0, k + U(5), np.conj(r0_6) * m0, 4)
+        stream_store(G0, k + U(6), np.conj(r0_7) * m0, 8)
+        stream_store(G0, k + U(7), np.conj(r0_8) * m0, 4)
+        stream_store(G0, k + U(8), np.conj(r0_9) * m0, 32)
+        stream_store(G0, k + U(9), np.conj(r0_10) * m0, 4)
+        stream_store(G0, k + U(10), np.conj(r0_11) * m0, 8)
+        stream_store(G0, k + U(11), np.conj(r0_12) * m0, 4)
+        stream_store(G0, k + U(12), np.conj(r0_13) * m0, 16)
+        stream_store(G0, k + U(13), np.conj(r0_14) * m0, 4)
+        stream_store(G0, k + U(14), np.conj(r0_15) * m0, 8)
+        stream_store(G0, k + U(15), np.conj(r0_16) * m0, 4)
+        m1 = -acc1
+        r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7, r1_8, r1_9, r1_10, r1_11, r1_12, r1_13, r1_14, r1_15, r1_16 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)], y1[n - U(8)], y1[n - U(9)], y1[n - U(10)], y1[n - U(11)], y1[n - U(12)], y1[n - U(13)], y1[n - U(14)], y1[n - U(15)], y1[n - U(16)]
+        stream_store(G1, k + U(0), np.conj(r1_1) * m1, 64)
+        stream_store(G1, k + U(1), np.conj(r1_2) * m1, 4)
+        stream_store(G1, k + U(2), np.conj(r1_3) * m1, 8)
+        stream_store(G1, k + U(3), np.conj(r1_4) * m1, 4)
+        stream_store(G1, k + U(4), np.conj(r1_5) * m1, 16)
+        stream_store(G1, k + U(5), np.conj(r1_6) * m1, 4)
+        stream_store(G1, k + U(6), np.conj(r1_7) * m1, 8)
+        stream_store(G1, k + U(7), np.conj(r1_8) * m1, 4)
+        stream_store(G1, k + U(8), np.conj(r1_9) * m1, 32)
+        stream_store(G1, k + U(9), np.conj(r1_10) * m1, 4)
+        stream_store(G1, k + U(10), np.conj(r1_11) * m1, 8)
+        stream_store(G1, k + U(11), np.conj(r1_12) * m1, 4)
+        stream_store(G1, k + U(12), np.conj(r1_13) * m1, 16)
+        stream_store(G1, k + U(13), np.conj(r1_14) * m1, 4)
+        stream_store(G1, k + U(14), np.conj(r1_15) * m1, 8)
+        stream_store(G1, k + U(15), np.conj(r1_16) * m1, 4)
+    for n in range(15, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
+        u0[n] = g0[n] - np.conj(a0[(n + 16) * 16 + 15]) * u0[n + 16] - np.conj(a0[(n + 15) * 16 + 14]) * u0[n + 15] - np.conj(a0[(n + 14) * 16 + 13]) * u0[n + 14] - np.conj(a0[(n + 13) * 16 + 12]) * u0[n + 13] - np.conj(a0[(n + 12) * 16 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 16 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 16 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 16 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 16 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 16 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 16 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 16 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 16 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 16 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 16 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 16 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 16) * 16 + 15]) * u1[n + 16] - np.conj(a1[(n + 15) * 16 + 14]) * u1[n + 15] - np.conj(a1[(n + 14) * 16 + 13]) * u1[n + 14] - np.conj(a1[(n + 13) * 16 + 12]) * u1[n + 13] - np.conj(a1[(n + 12) * 16 + 11]) * u1[n + 12] - np.conj(a1[(n + 11) * 16 + 10]) * u1[n + 11] - np.conj(a1[(n + 10) * 16 + 9]) * u1[n + 10] - np.conj(a1[(n + 9) * 16 + 8]) * u1[n + 9] - np.conj(a1[(n + 8) * 16 + 7]) * u1[n + 8] - np.conj(a1[(n + 7) * 16 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 16 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 16 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 16 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 16 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 16 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 16 + 0]) * u1[n + 1]
+
+@njit(**_SERIAL)
+def _backward_row_16_stream(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    t = U(n_time - 16)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
+    for j in range(U(0), t - U(16)):
+        n = t - U(1) - j
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
+        u0[n] = acc0
+        q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        m0 = -acc0
+        r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8, r0_9, r0_10, r0_11, r0_12, r0_13, r0_14, r0_15, r0_16 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)], y0[n - U(9)], y0[n - U(10)], y0[n - U(11)], y0[n - U(12)], y0[n - U(13)], y0[n - U(14)], y0[n - U(15)], y0[n - U(16)]
+        stream_store(G0, k + U(0), np.conj(r0_1) * m0, 64)
+        stream_store(G0, k + U(1), np.conj(r0_2) * m0, 4)
+        stream_store(G0, k + U(2), np.conj(r0_3) * m0, 8)
+        stream_store(G0, k + U(3), np.conj(r0_4) * m0, 4)
+        stream_store(G0, k + U(4), np.conj(r0_5) * m0, 16)
+        stream_store(G0, k + U(5), np.conj(r0_6) * m0, 4)
+        stream_store(G0, k + U(6), np.conj(r0_7) * m0, 8)
+        stream_store(G0, k + U(7), np.conj(r0_8) * m0, 4)
+        stream_store(G0, k + U(8), np.conj(r0_9) * m0, 32)
+        stream_store(G0, k + U(9), np.conj(r0_10) * m0, 4)
+        stream_store(G0, k + U(10), np.conj(r0_11) * m0, 8)
+        stream_store(G0, k + U(11), np.conj(r0_12) * m0, 4)
+        stream_store(G0, k + U(12), np.conj(r0_13) * m0, 16)
+        stream_store(G0, k + U(13), np.conj(r0_14) * m0, 4)
+        stream_store(G0, k + U(14), np.conj(r0_15) * m0, 8)
+        stream_store(G0, k + U(15), np.conj(r0_16) * m0, 4)
+    for n in range(15, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
+        u0[n] = g0[n] - np.conj(a0[(n + 16) * 16 + 15]) * u0[n + 16] - np.conj(a0[(n + 15) * 16 + 14]) * u0[n + 15] - np.conj(a0[(n + 14) * 16 + 13]) * u0[n + 14] - np.conj(a0[(n + 13) * 16 + 12]) * u0[n + 13] - np.conj(a0[(n + 12) * 16 + 11]) * u0[n + 12] - np.conj(a0[(n + 11) * 16 + 10]) * u0[n + 11] - np.conj(a0[(n + 10) * 16 + 9]) * u0[n + 10] - np.conj(a0[(n + 9) * 16 + 8]) * u0[n + 9] - np.conj(a0[(n + 8) * 16 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 16 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 16 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 16 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 16 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 16 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 16 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 16 + 0]) * u0[n + 1]
+
+@njit(**_SERIAL)
+def _backward_job_16_stream(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
+    """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
+    b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    _reverse_tv_tail(g, a, u, b0)
+    if b0 + 1 < g.shape[0]:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+        _backward_pair_16_stream(g, af, y, u, gaf, b0, b0 + 1)
+        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
+    else:
+        _backward_row_16_stream(g, af, y, u, gaf, b0)
+    _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_backward_tv_16_stream(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _backward_job_16_stream(g, a, y, zi, u, grad_a, grad_zi, p)
+
+
+@njit(**_SERIAL)
+def allpole_backward_tv_16_stream_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _backward_job_16_stream(g, a, y, zi, u, grad_a, grad_zi, p)
