@@ -186,3 +186,15 @@ def test_streaming_needs_alignment_order_and_real_dtype(monkeypatch):
     assert _ops._streams(base[:-1].view(2, 100, 16))
     assert not _ops._streams(torch.empty(2, 100, 8))
     assert not _ops._streams(torch.empty(2, 100, 16, dtype=torch.complex64))
+
+
+def test_inference_mode_outputs_use_the_cache_safely():
+    x = torch.randn(BIG)
+    a = _coefficients(BIG, 2)
+    expected = allpole(x, a).clone()
+    with torch.inference_mode():
+        first = allpole(x, a)
+        second = allpole(x, a)
+    assert first.is_inference() and first.data_ptr() != second.data_ptr()
+    torch.testing.assert_close(first, expected, rtol=0, atol=0)
+    torch.testing.assert_close(second, expected, rtol=0, atol=0)
