@@ -82,6 +82,10 @@ class _BufferCache:
     def _held_bytes(self) -> int:
         return sum(block.nbytes for block in self._blocks.values())
 
+    def _drop(self, key: int, block: _Block) -> None:
+        del self._blocks[key]
+        self._by_key[(block.flat.dtype, block.flat.numel())].remove(block)
+
     def _evict(self, need: int) -> None:
         """Drop free blocks, least recently used first, until ``need`` more bytes fit."""
         held = self._held_bytes()
@@ -90,8 +94,7 @@ class _BufferCache:
                 return
             block = self._blocks[key]
             if block.is_free():
-                del self._blocks[key]
-                self._by_key[(block.flat.dtype, block.flat.numel())].remove(block)
+                self._drop(key, block)
                 held -= block.nbytes
 
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
@@ -122,8 +125,7 @@ class _BufferCache:
         with self._lock:
             for key, block in list(self._blocks.items()):
                 if block.is_free():
-                    del self._blocks[key]
-                    self._by_key[(block.flat.dtype, block.flat.numel())].remove(block)
+                    self._drop(key, block)
 
     def info(self) -> dict[str, int]:
         with self._lock:
