@@ -161,10 +161,12 @@ def test_environment_limit_in_mib(monkeypatch):
 
 
 # ------------------------------------------------------------------------- streaming-store kernels
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "order, dtype", [(16, torch.float32), (16, torch.float64), (8, torch.float64)], ids=["16-f32", "16-f64", "8-f64"]
+)
 @pytest.mark.parametrize("rows", [1, 2, 3, 5])
-def test_streaming_backward_equals_the_plain_kernel(monkeypatch, dtype, rows):
-    order, n_time = 16, 300
+def test_streaming_backward_equals_the_plain_kernel(monkeypatch, order, dtype, rows):
+    n_time = 300
     gen = torch.Generator().manual_seed(rows)
     g = torch.randn(rows, n_time, generator=gen, dtype=dtype)
     a = _coefficients((rows, n_time), order, seed=rows).to(dtype)
@@ -184,7 +186,8 @@ def test_streaming_needs_alignment_order_and_real_dtype(monkeypatch):
     base = torch.empty(2 * 100 * 16 + 1)
     assert not _ops._streams(base[1:].view(2, 100, 16))  # 4 bytes past a 64-byte boundary
     assert _ops._streams(base[:-1].view(2, 100, 16))
-    assert not _ops._streams(torch.empty(2, 100, 8))
+    assert not _ops._streams(torch.empty(2, 100, 8))  # 32-byte blocks in float32: partial lines
+    assert _ops._streams(torch.empty(2, 100, 8, dtype=torch.float64))
     assert not _ops._streams(torch.empty(2, 100, 16, dtype=torch.complex64))
 
 

@@ -35,12 +35,14 @@ STREAM_MIN_BYTES = 16 << 20
 
 def _streams(grad_a: Tensor) -> bool:
     """Whether the fused backward may write ``grad_a`` (N, T, M) with streaming stores: a real dtype,
-    an order with a streaming kernel, large enough, and 64-byte aligned (what the kernel assumes:
-    PyTorch's CPU allocations are, but a caller's buffer need not be)."""
+    an order with a streaming kernel whose per-sample block fills whole 64-byte lines (partial lines
+    made streaming as fast or much slower), large enough, and 64-byte aligned (what the kernel
+    assumes: PyTorch's CPU allocations are, but a caller's buffer need not be)."""
     return (
         grad_a.dim() == 3
         and grad_a.shape[-1] in STREAM_ORDERS
         and grad_a.dtype in (torch.float32, torch.float64)
+        and grad_a.shape[-1] * grad_a.itemsize % 64 == 0
         and grad_a.nbytes >= STREAM_MIN_BYTES
         and grad_a.data_ptr() % 64 == 0
     )

@@ -27,9 +27,10 @@ import pathlib
 #: orders with unrolled kernels; other orders use the generic loops of `numba_cpu`.
 ORDERS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16)
 
-#: orders with a streaming-store twin of the fused backward (``allpole_backward_tv_M_stream``):
-#: those whose per-sample block of float32 coefficient gradients fills whole 64-byte lines.
-STREAM_ORDERS = (16,)
+#: orders with a streaming-store twin of the fused backward (``allpole_backward_tv_M_stream``),
+#: used where a sample's block of M coefficient gradients fills whole 64-byte lines: M = 16 in
+#: float32 and float64, M = 8 in float64 (`zoo.filters._ops._streams` checks the dtype).
+STREAM_ORDERS = (8, 16)
 
 HEADER = '''"""Time-varying all-pole kernels unrolled for M = {orders}.
 

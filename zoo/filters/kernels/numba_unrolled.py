@@ -11,7 +11,7 @@ Per order M:
 * ``allpole_reverse_tv_M`` / ``_serial``: u[n] = g[n] - sum_i conj(a[n+i, i-1]) u[n+i];
 * ``allpole_backward_tv_M`` / ``_serial``: the fused backward (u, grad_a, grad_zi) in one reverse
   sweep, for T >= 2M (the caller uses the generic kernel otherwise);
-* ``allpole_backward_tv_M_stream`` / ``_stream_serial`` (M = 16): the same, writing
+* ``allpole_backward_tv_M_stream`` / ``_stream_serial`` (M = 8, 16): the same, writing
   grad_a with non-temporal stores; real dtypes and a 64-byte aligned grad_a only.
 """
 
@@ -1605,6 +1605,102 @@ def allpole_backward_tv_8(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover 
 def allpole_backward_tv_8_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
     for p in range((g.shape[0] + 1) // 2):
         _backward_job_8(g, a, y, zi, u, grad_a, grad_zi, p)
+
+@njit(**_SERIAL)
+def _backward_pair_8_stream(g, af, y, u, gaf, b0, b1):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    g1 = g[b1]; a1 = af[b1]; y1 = y[b1]; u1 = u[b1]; G1 = gaf[b1]
+    t = U(n_time - 8)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
+    q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)]
+    for j in range(U(0), t - U(8)):
+        n = t - U(1) - j
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(71)]) * q1_8 - np.conj(a1[k + U(62)]) * q1_7 - np.conj(a1[k + U(53)]) * q1_6 - np.conj(a1[k + U(44)]) * q1_5 - np.conj(a1[k + U(35)]) * q1_4 - np.conj(a1[k + U(26)]) * q1_3 - np.conj(a1[k + U(17)]) * q1_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
+        acc1 -= np.conj(a1[k + U(8)]) * q1_1
+        u0[n] = acc0
+        u1[n] = acc1
+        q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
+        m0 = -acc0
+        r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)]
+        stream_store(G0, k + U(0), np.conj(r0_1) * m0, 32)
+        stream_store(G0, k + U(1), np.conj(r0_2) * m0, 4)
+        stream_store(G0, k + U(2), np.conj(r0_3) * m0, 8)
+        stream_store(G0, k + U(3), np.conj(r0_4) * m0, 4)
+        stream_store(G0, k + U(4), np.conj(r0_5) * m0, 16)
+        stream_store(G0, k + U(5), np.conj(r0_6) * m0, 4)
+        stream_store(G0, k + U(6), np.conj(r0_7) * m0, 8)
+        stream_store(G0, k + U(7), np.conj(r0_8) * m0, 4)
+        m1 = -acc1
+        r1_1, r1_2, r1_3, r1_4, r1_5, r1_6, r1_7, r1_8 = y1[n - U(1)], y1[n - U(2)], y1[n - U(3)], y1[n - U(4)], y1[n - U(5)], y1[n - U(6)], y1[n - U(7)], y1[n - U(8)]
+        stream_store(G1, k + U(0), np.conj(r1_1) * m1, 32)
+        stream_store(G1, k + U(1), np.conj(r1_2) * m1, 4)
+        stream_store(G1, k + U(2), np.conj(r1_3) * m1, 8)
+        stream_store(G1, k + U(3), np.conj(r1_4) * m1, 4)
+        stream_store(G1, k + U(4), np.conj(r1_5) * m1, 16)
+        stream_store(G1, k + U(5), np.conj(r1_6) * m1, 4)
+        stream_store(G1, k + U(6), np.conj(r1_7) * m1, 8)
+        stream_store(G1, k + U(7), np.conj(r1_8) * m1, 4)
+    for n in range(7, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
+        u0[n] = g0[n] - np.conj(a0[(n + 8) * 8 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 8 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 8 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 8 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 8 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 8 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 8 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 8 + 0]) * u0[n + 1]
+        u1[n] = g1[n] - np.conj(a1[(n + 8) * 8 + 7]) * u1[n + 8] - np.conj(a1[(n + 7) * 8 + 6]) * u1[n + 7] - np.conj(a1[(n + 6) * 8 + 5]) * u1[n + 6] - np.conj(a1[(n + 5) * 8 + 4]) * u1[n + 5] - np.conj(a1[(n + 4) * 8 + 3]) * u1[n + 4] - np.conj(a1[(n + 3) * 8 + 2]) * u1[n + 3] - np.conj(a1[(n + 2) * 8 + 1]) * u1[n + 2] - np.conj(a1[(n + 1) * 8 + 0]) * u1[n + 1]
+
+@njit(**_SERIAL)
+def _backward_row_8_stream(g, af, y, u, gaf, b0):  # pragma: no cover - compiled
+    n_time = g.shape[1]
+    g0 = g[b0]; a0 = af[b0]; y0 = y[b0]; u0 = u[b0]; G0 = gaf[b0]
+    t = U(n_time - 8)
+    q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
+    for j in range(U(0), t - U(8)):
+        n = t - U(1) - j
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
+        u0[n] = acc0
+        q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
+        m0 = -acc0
+        r0_1, r0_2, r0_3, r0_4, r0_5, r0_6, r0_7, r0_8 = y0[n - U(1)], y0[n - U(2)], y0[n - U(3)], y0[n - U(4)], y0[n - U(5)], y0[n - U(6)], y0[n - U(7)], y0[n - U(8)]
+        stream_store(G0, k + U(0), np.conj(r0_1) * m0, 32)
+        stream_store(G0, k + U(1), np.conj(r0_2) * m0, 4)
+        stream_store(G0, k + U(2), np.conj(r0_3) * m0, 8)
+        stream_store(G0, k + U(3), np.conj(r0_4) * m0, 4)
+        stream_store(G0, k + U(4), np.conj(r0_5) * m0, 16)
+        stream_store(G0, k + U(5), np.conj(r0_6) * m0, 4)
+        stream_store(G0, k + U(6), np.conj(r0_7) * m0, 8)
+        stream_store(G0, k + U(7), np.conj(r0_8) * m0, 4)
+    for n in range(7, -1, -1):  # u only: grad_a there comes from _coef_grad_edges
+        u0[n] = g0[n] - np.conj(a0[(n + 8) * 8 + 7]) * u0[n + 8] - np.conj(a0[(n + 7) * 8 + 6]) * u0[n + 7] - np.conj(a0[(n + 6) * 8 + 5]) * u0[n + 6] - np.conj(a0[(n + 5) * 8 + 4]) * u0[n + 5] - np.conj(a0[(n + 4) * 8 + 3]) * u0[n + 4] - np.conj(a0[(n + 3) * 8 + 2]) * u0[n + 3] - np.conj(a0[(n + 2) * 8 + 1]) * u0[n + 2] - np.conj(a0[(n + 1) * 8 + 0]) * u0[n + 1]
+
+@njit(**_SERIAL)
+def _backward_job_8_stream(g, a, y, zi, u, grad_a, grad_zi, p):  # pragma: no cover - compiled
+    """Rows 2p and 2p + 1 (or the last row alone); needs T >= 2M."""
+    b0 = 2 * p
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    gaf = grad_a.reshape(a.shape[0], a.shape[1] * a.shape[2])
+    _reverse_tv_tail(g, a, u, b0)
+    if b0 + 1 < g.shape[0]:
+        _reverse_tv_tail(g, a, u, b0 + 1)
+        _backward_pair_8_stream(g, af, y, u, gaf, b0, b0 + 1)
+        _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0 + 1)
+    else:
+        _backward_row_8_stream(g, af, y, u, gaf, b0)
+    _coef_grad_edges(a, y, zi, u, grad_a, grad_zi, b0)
+
+
+@njit(**_PARALLEL)
+def allpole_backward_tv_8_stream(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in prange((g.shape[0] + 1) // 2):
+        _backward_job_8_stream(g, a, y, zi, u, grad_a, grad_zi, p)
+
+
+@njit(**_SERIAL)
+def allpole_backward_tv_8_stream_serial(g, a, y, zi, u, grad_a, grad_zi):  # pragma: no cover - compiled
+    for p in range((g.shape[0] + 1) // 2):
+        _backward_job_8_stream(g, a, y, zi, u, grad_a, grad_zi, p)
 
 # ---------------------------------------- M = 12
 
