@@ -201,3 +201,20 @@ def test_inference_mode_outputs_use_the_cache_safely():
     assert first.is_inference() and first.data_ptr() != second.data_ptr()
     torch.testing.assert_close(first, expected, rtol=0, atol=0)
     torch.testing.assert_close(second, expected, rtol=0, atol=0)
+
+
+def test_a_caller_touching_the_storage_object_does_not_free_the_block():
+    import gc
+
+    x = torch.randn(BIG)
+    a = _coefficients(BIG, 2)
+    out = allpole(x, a)
+    storage = out.untyped_storage()
+    del storage
+    gc.collect()
+    assert not any(block.is_free() for block in _buffers._CACHE._blocks.values())
+    other = allpole(x, a)
+    assert other.data_ptr() != out.data_ptr()
+    del out, other
+    gc.collect()
+    assert all(block.is_free() for block in _buffers._CACHE._blocks.values())

@@ -51,23 +51,22 @@ def _limit_from_env() -> int:
 
 
 class _Block:
-    __slots__ = ("flat", "storage_ptr", "nbytes", "idle_count")
+    __slots__ = ("flat", "storage", "storage_ptr", "nbytes", "idle_count")
 
     def __init__(self, flat: Tensor) -> None:
         self.flat = flat
-        storage = flat.untyped_storage()
-        self.storage_ptr = storage._cdata
-        self.nbytes = storage.nbytes()
-        del storage
-        # The storage's reference count while only ``flat`` holds it: 1, plus one where PyTorch
-        # keeps the storage's Python object alive with it (it does once ``untyped_storage()`` was
-        # called). Every tensor on the storage adds one.
+        # Holding the storage's Python object too keeps the idle count fixed, whatever PyTorch
+        # does with that object's lifetime: ``flat`` and ``storage`` are the block's own
+        # references, and every tensor a caller holds on the storage adds one.
+        self.storage = flat.untyped_storage()
+        self.storage_ptr = self.storage._cdata
+        self.nbytes = self.storage.nbytes()
         self.idle_count = _use_count(self.storage_ptr)
 
     def is_free(self) -> bool:
-        # The storage may have been resized by a caller through an output (``resize_``): such a
-        # block is no longer the size we file it under, so it is never reused.
-        return _use_count(self.storage_ptr) == self.idle_count and self.flat.untyped_storage().nbytes() == self.nbytes
+        # The storage may have been resized through an output (``resize_``; the kernels' NumPy
+        # views make that fail today): such a block is no longer the size it is filed under.
+        return _use_count(self.storage_ptr) == self.idle_count and self.storage.nbytes() == self.nbytes
 
 
 class _BufferCache:
@@ -119,7 +118,7 @@ class _BufferCache:
             self._blocks[id(block)] = block
             self._blocks.move_to_end(id(block))
             out = torch.empty(0, dtype=dtype)
-            return out.set_(block.flat.untyped_storage(), 0, shape)
+            return out.set_(block.storage, 0, shape)
 
     def clear(self) -> None:
         with self._lock:
