@@ -55,32 +55,34 @@ def _forward_row_1(x, a, y, b0):  # pragma: no cover - compiled
         p0_1 = acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_1(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_1(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 1)
     q0_1 = u0[t + U(0)]
     q1_1 = u1[t + U(0)]
     for j in range(U(0), t):
         n = t - U(1) - j
+        k = n * U(1)
         acc0 = g0[n]
         acc1 = g1[n]
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        acc0 -= np.conj(a0[k + U(1)]) * q0_1
+        acc1 -= np.conj(a1[k + U(1)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_1 = acc0
         q1_1 = acc1
 
 @njit(**_SERIAL)
-def _reverse_row_1(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_1(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 1)
     q0_1 = u0[t + U(0)]
     for j in range(U(0), t):
         n = t - U(1) - j
+        k = n * U(1)
         acc0 = g0[n]
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        acc0 -= np.conj(a0[k + U(1)]) * q0_1
         u0[n] = acc0
         q0_1 = acc0
 
@@ -169,10 +171,11 @@ def _reverse_job_1(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 1:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_1(g, a, u, b0, b0 + 1)
+        _reverse_pair_1(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_1(g, a, u, b0)
+        _reverse_row_1(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -242,32 +245,34 @@ def _forward_row_2(x, a, y, b0):  # pragma: no cover - compiled
         p0_2, p0_1 = p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_2(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_2(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 2)
     q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
     q1_1, q1_2 = u1[t + U(0)], u1[t + U(1)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(2)
+        acc0 = g0[n] - np.conj(a0[k + U(5)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(5)]) * q1_2
+        acc0 -= np.conj(a0[k + U(2)]) * q0_1
+        acc1 -= np.conj(a1[k + U(2)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_2, q0_1 = q0_1, acc0
         q1_2, q1_1 = q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_2(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_2(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 2)
     q0_1, q0_2 = u0[t + U(0)], u0[t + U(1)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(2)
+        acc0 = g0[n] - np.conj(a0[k + U(5)]) * q0_2
+        acc0 -= np.conj(a0[k + U(2)]) * q0_1
         u0[n] = acc0
         q0_2, q0_1 = q0_1, acc0
 
@@ -359,10 +364,11 @@ def _reverse_job_2(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 2:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_2(g, a, u, b0, b0 + 1)
+        _reverse_pair_2(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_2(g, a, u, b0)
+        _reverse_row_2(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -432,32 +438,34 @@ def _forward_row_3(x, a, y, b0):  # pragma: no cover - compiled
         p0_3, p0_2, p0_1 = p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_3(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_3(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 3)
     q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
     q1_1, q1_2, q1_3 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(3)
+        acc0 = g0[n] - np.conj(a0[k + U(11)]) * q0_3 - np.conj(a0[k + U(7)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(11)]) * q1_3 - np.conj(a1[k + U(7)]) * q1_2
+        acc0 -= np.conj(a0[k + U(3)]) * q0_1
+        acc1 -= np.conj(a1[k + U(3)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
         q1_3, q1_2, q1_1 = q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_3(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_3(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 3)
     q0_1, q0_2, q0_3 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(3)
+        acc0 = g0[n] - np.conj(a0[k + U(11)]) * q0_3 - np.conj(a0[k + U(7)]) * q0_2
+        acc0 -= np.conj(a0[k + U(3)]) * q0_1
         u0[n] = acc0
         q0_3, q0_2, q0_1 = q0_2, q0_1, acc0
 
@@ -552,10 +560,11 @@ def _reverse_job_3(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 3:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_3(g, a, u, b0, b0 + 1)
+        _reverse_pair_3(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_3(g, a, u, b0)
+        _reverse_row_3(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -625,32 +634,34 @@ def _forward_row_4(x, a, y, b0):  # pragma: no cover - compiled
         p0_4, p0_3, p0_2, p0_1 = p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_4(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_4(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 4)
     q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
     q1_1, q1_2, q1_3, q1_4 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(4)
+        acc0 = g0[n] - np.conj(a0[k + U(19)]) * q0_4 - np.conj(a0[k + U(14)]) * q0_3 - np.conj(a0[k + U(9)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(19)]) * q1_4 - np.conj(a1[k + U(14)]) * q1_3 - np.conj(a1[k + U(9)]) * q1_2
+        acc0 -= np.conj(a0[k + U(4)]) * q0_1
+        acc1 -= np.conj(a1[k + U(4)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
         q1_4, q1_3, q1_2, q1_1 = q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_4(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_4(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 4)
     q0_1, q0_2, q0_3, q0_4 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(4)
+        acc0 = g0[n] - np.conj(a0[k + U(19)]) * q0_4 - np.conj(a0[k + U(14)]) * q0_3 - np.conj(a0[k + U(9)]) * q0_2
+        acc0 -= np.conj(a0[k + U(4)]) * q0_1
         u0[n] = acc0
         q0_4, q0_3, q0_2, q0_1 = q0_3, q0_2, q0_1, acc0
 
@@ -748,10 +759,11 @@ def _reverse_job_4(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 4:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_4(g, a, u, b0, b0 + 1)
+        _reverse_pair_4(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_4(g, a, u, b0)
+        _reverse_row_4(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -821,32 +833,34 @@ def _forward_row_5(x, a, y, b0):  # pragma: no cover - compiled
         p0_5, p0_4, p0_3, p0_2, p0_1 = p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_5(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_5(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 5)
     q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
     q1_1, q1_2, q1_3, q1_4, q1_5 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(5)
+        acc0 = g0[n] - np.conj(a0[k + U(29)]) * q0_5 - np.conj(a0[k + U(23)]) * q0_4 - np.conj(a0[k + U(17)]) * q0_3 - np.conj(a0[k + U(11)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(29)]) * q1_5 - np.conj(a1[k + U(23)]) * q1_4 - np.conj(a1[k + U(17)]) * q1_3 - np.conj(a1[k + U(11)]) * q1_2
+        acc0 -= np.conj(a0[k + U(5)]) * q0_1
+        acc1 -= np.conj(a1[k + U(5)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
         q1_5, q1_4, q1_3, q1_2, q1_1 = q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_5(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_5(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 5)
     q0_1, q0_2, q0_3, q0_4, q0_5 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(5)
+        acc0 = g0[n] - np.conj(a0[k + U(29)]) * q0_5 - np.conj(a0[k + U(23)]) * q0_4 - np.conj(a0[k + U(17)]) * q0_3 - np.conj(a0[k + U(11)]) * q0_2
+        acc0 -= np.conj(a0[k + U(5)]) * q0_1
         u0[n] = acc0
         q0_5, q0_4, q0_3, q0_2, q0_1 = q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -947,10 +961,11 @@ def _reverse_job_5(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 5:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_5(g, a, u, b0, b0 + 1)
+        _reverse_pair_5(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_5(g, a, u, b0)
+        _reverse_row_5(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -1020,32 +1035,34 @@ def _forward_row_6(x, a, y, b0):  # pragma: no cover - compiled
         p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_5, p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_6(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_6(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 6)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(6)
+        acc0 = g0[n] - np.conj(a0[k + U(41)]) * q0_6 - np.conj(a0[k + U(34)]) * q0_5 - np.conj(a0[k + U(27)]) * q0_4 - np.conj(a0[k + U(20)]) * q0_3 - np.conj(a0[k + U(13)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(41)]) * q1_6 - np.conj(a1[k + U(34)]) * q1_5 - np.conj(a1[k + U(27)]) * q1_4 - np.conj(a1[k + U(20)]) * q1_3 - np.conj(a1[k + U(13)]) * q1_2
+        acc0 -= np.conj(a0[k + U(6)]) * q0_1
+        acc1 -= np.conj(a1[k + U(6)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_5, q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_6(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_6(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 6)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(6)
+        acc0 = g0[n] - np.conj(a0[k + U(41)]) * q0_6 - np.conj(a0[k + U(34)]) * q0_5 - np.conj(a0[k + U(27)]) * q0_4 - np.conj(a0[k + U(20)]) * q0_3 - np.conj(a0[k + U(13)]) * q0_2
+        acc0 -= np.conj(a0[k + U(6)]) * q0_1
         u0[n] = acc0
         q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -1149,10 +1166,11 @@ def _reverse_job_6(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 6:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_6(g, a, u, b0, b0 + 1)
+        _reverse_pair_6(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_6(g, a, u, b0)
+        _reverse_row_6(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -1222,32 +1240,34 @@ def _forward_row_7(x, a, y, b0):  # pragma: no cover - compiled
         p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_7(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_7(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 7)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(7)
+        acc0 = g0[n] - np.conj(a0[k + U(55)]) * q0_7 - np.conj(a0[k + U(47)]) * q0_6 - np.conj(a0[k + U(39)]) * q0_5 - np.conj(a0[k + U(31)]) * q0_4 - np.conj(a0[k + U(23)]) * q0_3 - np.conj(a0[k + U(15)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(55)]) * q1_7 - np.conj(a1[k + U(47)]) * q1_6 - np.conj(a1[k + U(39)]) * q1_5 - np.conj(a1[k + U(31)]) * q1_4 - np.conj(a1[k + U(23)]) * q1_3 - np.conj(a1[k + U(15)]) * q1_2
+        acc0 -= np.conj(a0[k + U(7)]) * q0_1
+        acc1 -= np.conj(a1[k + U(7)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_7(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_7(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 7)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(7)
+        acc0 = g0[n] - np.conj(a0[k + U(55)]) * q0_7 - np.conj(a0[k + U(47)]) * q0_6 - np.conj(a0[k + U(39)]) * q0_5 - np.conj(a0[k + U(31)]) * q0_4 - np.conj(a0[k + U(23)]) * q0_3 - np.conj(a0[k + U(15)]) * q0_2
+        acc0 -= np.conj(a0[k + U(7)]) * q0_1
         u0[n] = acc0
         q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -1354,10 +1374,11 @@ def _reverse_job_7(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 7:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_7(g, a, u, b0, b0 + 1)
+        _reverse_pair_7(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_7(g, a, u, b0)
+        _reverse_row_7(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -1427,32 +1448,34 @@ def _forward_row_8(x, a, y, b0):  # pragma: no cover - compiled
         p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_8(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_8(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 8)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(71)]) * q1_8 - np.conj(a1[k + U(62)]) * q1_7 - np.conj(a1[k + U(53)]) * q1_6 - np.conj(a1[k + U(44)]) * q1_5 - np.conj(a1[k + U(35)]) * q1_4 - np.conj(a1[k + U(26)]) * q1_3 - np.conj(a1[k + U(17)]) * q1_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
+        acc1 -= np.conj(a1[k + U(8)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_8(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_8(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 8)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(8)
+        acc0 = g0[n] - np.conj(a0[k + U(71)]) * q0_8 - np.conj(a0[k + U(62)]) * q0_7 - np.conj(a0[k + U(53)]) * q0_6 - np.conj(a0[k + U(44)]) * q0_5 - np.conj(a0[k + U(35)]) * q0_4 - np.conj(a0[k + U(26)]) * q0_3 - np.conj(a0[k + U(17)]) * q0_2
+        acc0 -= np.conj(a0[k + U(8)]) * q0_1
         u0[n] = acc0
         q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -1562,10 +1585,11 @@ def _reverse_job_8(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 8:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_8(g, a, u, b0, b0 + 1)
+        _reverse_pair_8(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_8(g, a, u, b0)
+        _reverse_row_8(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -1731,32 +1755,34 @@ def _forward_row_12(x, a, y, b0):  # pragma: no cover - compiled
         p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_12(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_12(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 12)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(12)
+        acc0 = g0[n] - np.conj(a0[k + U(155)]) * q0_12 - np.conj(a0[k + U(142)]) * q0_11 - np.conj(a0[k + U(129)]) * q0_10 - np.conj(a0[k + U(116)]) * q0_9 - np.conj(a0[k + U(103)]) * q0_8 - np.conj(a0[k + U(90)]) * q0_7 - np.conj(a0[k + U(77)]) * q0_6 - np.conj(a0[k + U(64)]) * q0_5 - np.conj(a0[k + U(51)]) * q0_4 - np.conj(a0[k + U(38)]) * q0_3 - np.conj(a0[k + U(25)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(155)]) * q1_12 - np.conj(a1[k + U(142)]) * q1_11 - np.conj(a1[k + U(129)]) * q1_10 - np.conj(a1[k + U(116)]) * q1_9 - np.conj(a1[k + U(103)]) * q1_8 - np.conj(a1[k + U(90)]) * q1_7 - np.conj(a1[k + U(77)]) * q1_6 - np.conj(a1[k + U(64)]) * q1_5 - np.conj(a1[k + U(51)]) * q1_4 - np.conj(a1[k + U(38)]) * q1_3 - np.conj(a1[k + U(25)]) * q1_2
+        acc0 -= np.conj(a0[k + U(12)]) * q0_1
+        acc1 -= np.conj(a1[k + U(12)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_12(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_12(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 12)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(12)
+        acc0 = g0[n] - np.conj(a0[k + U(155)]) * q0_12 - np.conj(a0[k + U(142)]) * q0_11 - np.conj(a0[k + U(129)]) * q0_10 - np.conj(a0[k + U(116)]) * q0_9 - np.conj(a0[k + U(103)]) * q0_8 - np.conj(a0[k + U(90)]) * q0_7 - np.conj(a0[k + U(77)]) * q0_6 - np.conj(a0[k + U(64)]) * q0_5 - np.conj(a0[k + U(51)]) * q0_4 - np.conj(a0[k + U(38)]) * q0_3 - np.conj(a0[k + U(25)]) * q0_2
+        acc0 -= np.conj(a0[k + U(12)]) * q0_1
         u0[n] = acc0
         q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -1878,10 +1904,11 @@ def _reverse_job_12(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 12:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_12(g, a, u, b0, b0 + 1)
+        _reverse_pair_12(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_12(g, a, u, b0)
+        _reverse_row_12(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
@@ -1951,32 +1978,34 @@ def _forward_row_16(x, a, y, b0):  # pragma: no cover - compiled
         p0_16, p0_15, p0_14, p0_13, p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1 = p0_15, p0_14, p0_13, p0_12, p0_11, p0_10, p0_9, p0_8, p0_7, p0_6, p0_5, p0_4, p0_3, p0_2, p0_1, acc0
 
 @njit(**_SERIAL)
-def _reverse_pair_16(g, a, u, b0, b1):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
-    g1 = g[b1]; a1 = a[b1]; u1 = u[b1]
+def _reverse_pair_16(g, af, u, b0, b1):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
+    g1 = g[b1]; a1 = af[b1]; u1 = u[b1]
     t = U(g.shape[1] - 16)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
     q1_1, q1_2, q1_3, q1_4, q1_5, q1_6, q1_7, q1_8, q1_9, q1_10, q1_11, q1_12, q1_13, q1_14, q1_15, q1_16 = u1[t + U(0)], u1[t + U(1)], u1[t + U(2)], u1[t + U(3)], u1[t + U(4)], u1[t + U(5)], u1[t + U(6)], u1[t + U(7)], u1[t + U(8)], u1[t + U(9)], u1[t + U(10)], u1[t + U(11)], u1[t + U(12)], u1[t + U(13)], u1[t + U(14)], u1[t + U(15)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc1 = g1[n] - np.conj(a1[n + U(16), U(15)]) * q1_16 - np.conj(a1[n + U(15), U(14)]) * q1_15 - np.conj(a1[n + U(14), U(13)]) * q1_14 - np.conj(a1[n + U(13), U(12)]) * q1_13 - np.conj(a1[n + U(12), U(11)]) * q1_12 - np.conj(a1[n + U(11), U(10)]) * q1_11 - np.conj(a1[n + U(10), U(9)]) * q1_10 - np.conj(a1[n + U(9), U(8)]) * q1_9 - np.conj(a1[n + U(8), U(7)]) * q1_8 - np.conj(a1[n + U(7), U(6)]) * q1_7 - np.conj(a1[n + U(6), U(5)]) * q1_6 - np.conj(a1[n + U(5), U(4)]) * q1_5 - np.conj(a1[n + U(4), U(3)]) * q1_4 - np.conj(a1[n + U(3), U(2)]) * q1_3 - np.conj(a1[n + U(2), U(1)]) * q1_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
-        acc1 -= np.conj(a1[n + U(1), U(0)]) * q1_1
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc1 = g1[n] - np.conj(a1[k + U(271)]) * q1_16 - np.conj(a1[k + U(254)]) * q1_15 - np.conj(a1[k + U(237)]) * q1_14 - np.conj(a1[k + U(220)]) * q1_13 - np.conj(a1[k + U(203)]) * q1_12 - np.conj(a1[k + U(186)]) * q1_11 - np.conj(a1[k + U(169)]) * q1_10 - np.conj(a1[k + U(152)]) * q1_9 - np.conj(a1[k + U(135)]) * q1_8 - np.conj(a1[k + U(118)]) * q1_7 - np.conj(a1[k + U(101)]) * q1_6 - np.conj(a1[k + U(84)]) * q1_5 - np.conj(a1[k + U(67)]) * q1_4 - np.conj(a1[k + U(50)]) * q1_3 - np.conj(a1[k + U(33)]) * q1_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
+        acc1 -= np.conj(a1[k + U(16)]) * q1_1
         u0[n] = acc0
         u1[n] = acc1
         q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
         q1_16, q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1 = q1_15, q1_14, q1_13, q1_12, q1_11, q1_10, q1_9, q1_8, q1_7, q1_6, q1_5, q1_4, q1_3, q1_2, q1_1, acc1
 
 @njit(**_SERIAL)
-def _reverse_row_16(g, a, u, b0):  # pragma: no cover - compiled
-    g0 = g[b0]; a0 = a[b0]; u0 = u[b0]
+def _reverse_row_16(g, af, u, b0):  # pragma: no cover - compiled
+    g0 = g[b0]; a0 = af[b0]; u0 = u[b0]
     t = U(g.shape[1] - 16)
     q0_1, q0_2, q0_3, q0_4, q0_5, q0_6, q0_7, q0_8, q0_9, q0_10, q0_11, q0_12, q0_13, q0_14, q0_15, q0_16 = u0[t + U(0)], u0[t + U(1)], u0[t + U(2)], u0[t + U(3)], u0[t + U(4)], u0[t + U(5)], u0[t + U(6)], u0[t + U(7)], u0[t + U(8)], u0[t + U(9)], u0[t + U(10)], u0[t + U(11)], u0[t + U(12)], u0[t + U(13)], u0[t + U(14)], u0[t + U(15)]
     for j in range(U(0), t):
         n = t - U(1) - j
-        acc0 = g0[n] - np.conj(a0[n + U(16), U(15)]) * q0_16 - np.conj(a0[n + U(15), U(14)]) * q0_15 - np.conj(a0[n + U(14), U(13)]) * q0_14 - np.conj(a0[n + U(13), U(12)]) * q0_13 - np.conj(a0[n + U(12), U(11)]) * q0_12 - np.conj(a0[n + U(11), U(10)]) * q0_11 - np.conj(a0[n + U(10), U(9)]) * q0_10 - np.conj(a0[n + U(9), U(8)]) * q0_9 - np.conj(a0[n + U(8), U(7)]) * q0_8 - np.conj(a0[n + U(7), U(6)]) * q0_7 - np.conj(a0[n + U(6), U(5)]) * q0_6 - np.conj(a0[n + U(5), U(4)]) * q0_5 - np.conj(a0[n + U(4), U(3)]) * q0_4 - np.conj(a0[n + U(3), U(2)]) * q0_3 - np.conj(a0[n + U(2), U(1)]) * q0_2
-        acc0 -= np.conj(a0[n + U(1), U(0)]) * q0_1
+        k = n * U(16)
+        acc0 = g0[n] - np.conj(a0[k + U(271)]) * q0_16 - np.conj(a0[k + U(254)]) * q0_15 - np.conj(a0[k + U(237)]) * q0_14 - np.conj(a0[k + U(220)]) * q0_13 - np.conj(a0[k + U(203)]) * q0_12 - np.conj(a0[k + U(186)]) * q0_11 - np.conj(a0[k + U(169)]) * q0_10 - np.conj(a0[k + U(152)]) * q0_9 - np.conj(a0[k + U(135)]) * q0_8 - np.conj(a0[k + U(118)]) * q0_7 - np.conj(a0[k + U(101)]) * q0_6 - np.conj(a0[k + U(84)]) * q0_5 - np.conj(a0[k + U(67)]) * q0_4 - np.conj(a0[k + U(50)]) * q0_3 - np.conj(a0[k + U(33)]) * q0_2
+        acc0 -= np.conj(a0[k + U(16)]) * q0_1
         u0[n] = acc0
         q0_16, q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1 = q0_15, q0_14, q0_13, q0_12, q0_11, q0_10, q0_9, q0_8, q0_7, q0_6, q0_5, q0_4, q0_3, q0_2, q0_1, acc0
 
@@ -2110,10 +2139,11 @@ def _reverse_job_16(g, a, u, p):  # pragma: no cover - compiled
         _reverse_tv_tail(g, a, u, b0 + 1)
     if g.shape[1] <= 16:
         return
+    af = a.reshape(a.shape[0], a.shape[1] * a.shape[2])
     if pair:
-        _reverse_pair_16(g, a, u, b0, b0 + 1)
+        _reverse_pair_16(g, af, u, b0, b0 + 1)
     else:
-        _reverse_row_16(g, a, u, b0)
+        _reverse_row_16(g, af, u, b0)
 
 
 @njit(**_PARALLEL)
