@@ -24,6 +24,7 @@ reuses memory by itself.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -97,9 +98,7 @@ class _BufferCache:
                 held -= block.nbytes
 
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-        numel = 1
-        for size in shape:
-            numel *= size
+        numel = math.prod(shape)
         nbytes = numel * dtype.itemsize
         if nbytes < MIN_BYTES or nbytes > self.max_bytes:
             return torch.empty(shape, dtype=dtype)

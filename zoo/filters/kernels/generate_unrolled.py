@@ -98,12 +98,12 @@ def _forward_rows(order: int, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reverse_step(order: int, rows: int, flat: bool = False) -> list[str]:
+def _reverse_step(order: int, rows: int) -> list[str]:
     """Loop body shared by the reverse and fused-backward kernels: u[n] from g[n] and the registers
-    q_i = u[n+i] (newest last on the chain), then the registers rotate. ``flat``: the rows of a are
-    1-D (T*M,) and ``k = n * M`` is in scope, so every address is one register plus a constant."""
+    q_i = u[n+i] (newest last on the chain), then the registers rotate. The rows of a are flat,
+    (T*M,), and ``k = n * M`` is in scope: a[n+i, i-1] is a[k + i*M + i-1]."""
     def coef(r: int, i: int) -> str:
-        return f"a{r}[k + U({i * order + i - 1})]" if flat else f"a{r}[n + U({i}), U({i - 1})]"
+        return f"a{r}[k + U({i * order + i - 1})]"
 
     lines = []
     for r in range(rows):
@@ -149,7 +149,7 @@ def _reverse_rows(order: int, rows: int) -> str:
     lines.append("    for j in range(U(0), t):")
     lines.append("        n = t - U(1) - j")
     lines.append(f"        k = n * U({order})")
-    lines += _reverse_step(order, rows, flat=True)
+    lines += _reverse_step(order, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +179,7 @@ def _backward_rows(order: int, rows: int, stream: bool = False) -> str:
     lines.append(f"    for j in range(U(0), t - U({order})):")
     lines.append("        n = t - U(1) - j")
     lines.append(f"        k = n * U({order})")
-    lines += _reverse_step(order, rows, flat=True)
+    lines += _reverse_step(order, rows)
     for r in range(rows):
         lines.append(f"        m{r} = -acc{r}")
         regs = ", ".join(f"r{r}_{i}" for i in range(1, order + 1))
