@@ -7,22 +7,28 @@ A checkpoint folder holds exactly the files the Hugging Face Hub expects for a P
 * ``model.safetensors``: the effect's ``state_dict`` (safetensors only: nothing is unpickled);
 * ``README.md``: the model card.
 
-`from_pretrained` accepts a local folder or a Hub repo id (resolved with ``hf_hub_download``, so
-``HF_HUB_OFFLINE=1`` and a prepared cache work without a network). Loading is strict by default:
-missing or unexpected weights raise an error naming them.
+`from_pretrained` accepts a shipped checkpoint name (``zoo list``), a local folder, a Lightning
+``.ckpt`` or ``zoo train`` run folder (see `zoo.run_export`), or a Hub repo id (resolved with
+``hf_hub_download``, so ``HF_HUB_OFFLINE=1`` and a prepared cache work without a network; pin a
+``revision`` for reproducible downloads). Loading is strict: missing or unexpected weights, a
+shape mismatch, non-finite weights, and unknown or mistyped keys in config.json all raise
+``ValueError`` naming the file and the key. Only safetensors weights are read (nothing is
+unpickled; ``.ckpt`` files are read with ``torch.load(weights_only=True)``).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from . import __version__
+from . import __version__, resources
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -36,8 +42,22 @@ EFFECTS: dict[str, str] = {
     "synth_lstm": "zoo.effects.synth:LSTMSynth",
 }
 
-#: folder holding the pretrained checkpoints shipped in this repository
-CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+#: placeholder Hugging Face Hub repo ids of the shipped checkpoints (not yet published: see README)
+HUB_REPOS: dict[str, str] = {
+    "phaser-pedalboard": "allpole-zoo/phaser-pedalboard",
+    "compressor-pedalboard": "allpole-zoo/compressor-pedalboard",
+    "synth-ladder303": "allpole-zoo/synth-ladder303",
+}
+
+
+def checkpoints_dir() -> Path | None:
+    """The folder of shipped checkpoints (inside the installed package, or the checkout's), or None."""
+    return resources.checkpoints_dir()
+
+
+#: the shipped checkpoints' folder at import time (prefer `checkpoints_dir()`, which follows
+#: ``ZOO_CHECKPOINTS_DIR``); a path that does not exist when this install carries none
+CHECKPOINTS_DIR = checkpoints_dir() or Path(__file__).resolve().parent / "checkpoints"
 
 
 def effect_class(name: str) -> type:
@@ -103,6 +123,11 @@ def _resolve(repo_id_or_path: str | os.PathLike, filename: str, **hub_kwargs: An
         if not file.is_file():
             raise FileNotFoundError(f"Missing {filename} in checkpoint folder {path}")
         return file
+    if not looks_like_repo_id(str(repo_id_or_path)):
+        raise FileNotFoundError(
+            f"Checkpoint {str(repo_id_or_path)!r} not found: not a shipped checkpoint name (zoo list), not an existing "
+            "folder, and not a Hub repo id (user/name)"
+        )
     from huggingface_hub import hf_hub_download
 
     try:
@@ -116,25 +141,111 @@ def _resolve(repo_id_or_path: str | os.PathLike, filename: str, **hub_kwargs: An
 
 
 def read_config(repo_id_or_path: str | os.PathLike, **hub_kwargs: Any) -> dict[str, Any]:
-    """The parsed config.json of a checkpoint (folder or Hub repo id)."""
+    """The parsed config.json of a checkpoint (folder or Hub repo id).
+
+    Raises:
+        ValueError: the file is not JSON, or lacks ``effect``/``init_args``, or names an unknown
+            effect, or its ``init_args`` is not an object (the message names the file and the key).
+    """
     file = _resolve(repo_id_or_path, CONFIG_NAME, **hub_kwargs)
     try:
         config = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"Corrupt checkpoint config {file}: {err}") from err
+    except OSError as err:
+        raise ValueError(f"Unreadable checkpoint config {file}: {err}") from err
     if not isinstance(config, dict) or "effect" not in config or "init_args" not in config:
         raise ValueError(f"Corrupt checkpoint config {file}: expected keys 'effect' and 'init_args'")
+    if not isinstance(config["effect"], str) or config["effect"] not in EFFECTS:
+        raise ValueError(
+            f"Corrupt checkpoint config {file}: key 'effect' is {config['effect']!r}, expected one of {sorted(EFFECTS)}"
+        )
+    if not isinstance(config["init_args"], dict):
+        raise ValueError(f"Corrupt checkpoint config {file}: key 'init_args' must be an object, found {type(config['init_args']).__name__}")
     return config
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
+def check_init_args(cls: type, init_args: dict[str, Any], source: Any) -> None:
+    """Check a config's ``init_args`` against ``cls.__init__``: unknown keys, NaN/Inf values.
+
+    Raises:
+        ValueError: naming ``source`` (the config file) and the offending key.
+    """
+    signature = inspect.signature(cls.__init__)
+    params = signature.parameters
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    known = [k for k, p in params.items() if k != "self" and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    for key, value in init_args.items():
+        if key not in known and not takes_kwargs:
+            import difflib
+
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"Corrupt checkpoint config {source}: unknown key 'init_args.{key}' for {cls.__name__}{hint}; "
+                f"expected some of {known}"
+            )
+        if _non_finite(value):
+            raise ValueError(f"Corrupt checkpoint config {source}: 'init_args.{key}' is not finite ({value!r})")
+
+
 def load_state(file: Path) -> dict[str, torch.Tensor]:
-    """Load a safetensors file; a truncated or corrupt file raises ValueError naming it."""
+    """Load a safetensors file; a truncated or corrupt file, or non-finite weights, raise ValueError naming it."""
     from safetensors.torch import load_file
 
     try:
-        return load_file(str(file))
+        state = load_file(str(file))
     except Exception as err:  # safetensors raises SafetensorError / OSError on bad headers
         raise ValueError(f"Corrupt or truncated weights file {file}: {err}") from err
+    for key, value in state.items():
+        if value.is_floating_point() or value.is_complex():
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"Corrupt weights file {file}: tensor {key!r} holds NaN or Inf")
+    return state
+
+
+def load_weights(effect: torch.nn.Module, state: dict[str, torch.Tensor], source: Any, *, strict: bool = True) -> None:
+    """Load ``state`` into ``effect``; every mismatch is a ValueError naming ``source`` and the key."""
+    own = effect.state_dict()
+    for key, value in state.items():
+        if key in own and tuple(own[key].shape) != tuple(value.shape):
+            raise ValueError(
+                f"Weights file {source} does not match {type(effect).__name__}: tensor {key!r} has shape "
+                f"{tuple(value.shape)}, expected {tuple(own[key].shape)} (was it saved with other init_args?)"
+            )
+        if key in own and (own[key].is_floating_point() != value.is_floating_point()):
+            raise ValueError(f"Weights file {source}: tensor {key!r} has dtype {value.dtype}, expected {own[key].dtype}")
+    try:
+        result = effect.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise ValueError(f"Weights file {source} does not load into {type(effect).__name__}: {err}") from err
+    if strict and (result.missing_keys or result.unexpected_keys):
+        raise ValueError(
+            f"Weights of {source} do not match {type(effect).__name__}: missing {result.missing_keys}, "
+            f"unexpected {result.unexpected_keys}"
+        )
+
+
+def build_effect(config: dict[str, Any], source: Any, **overrides: Any) -> torch.nn.Module:
+    """The effect a checkpoint config describes (weights not loaded); ValueError names ``source``."""
+    cls = effect_class(config["effect"])
+    check_init_args(cls, config["init_args"], source)
+    try:
+        return cls(**{**config["init_args"], **overrides})
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Checkpoint config {source} does not build a {cls.__name__}: {err}") from err
 
 
 def from_pretrained(
@@ -148,11 +259,13 @@ def from_pretrained(
     map_location: str | torch.device = "cpu",
     **overrides: Any,
 ) -> torch.nn.Module:
-    """Build an effect from a checkpoint folder or a Hugging Face Hub repo id.
+    """Build an effect from a checkpoint: a shipped name, a folder, a Lightning run, or a Hub repo id.
 
     Args:
-        repo_id_or_path: a local folder with config.json + model.safetensors, or ``"user/repo"``.
-        revision: Hub branch, tag or commit (ignored for folders).
+        repo_id_or_path: a shipped checkpoint name (``"phaser-pedalboard"``, see ``zoo list``), a
+            local folder with config.json + model.safetensors, a ``zoo train`` run folder or its
+            ``.ckpt`` file, or a Hub repo id ``"user/repo"``.
+        revision: Hub branch, tag or commit (ignored for local paths). Pin a commit for reproducibility.
         cache_dir, local_files_only, token: passed to ``huggingface_hub.hf_hub_download``.
         strict: raise if the weights do not match the effect's parameters exactly.
         map_location: device for the weights.
@@ -160,21 +273,22 @@ def from_pretrained(
 
     Raises:
         FileNotFoundError / OSError: files cannot be found or downloaded.
-        ValueError: corrupt config or weights, or (``strict``) mismatching weights.
+        ValueError: corrupt config or weights, or (``strict``) mismatching weights, naming file and key.
     """
+    from . import run_export
+
+    source = resolve_checkpoint(str(repo_id_or_path))
+    if run_export.is_lightning_run(source):
+        effect, _ = run_export.effect_from_run(source, strict=strict, **overrides)
+        return effect.to(map_location)
     hub_kwargs: dict[str, Any] = {}
-    if not Path(repo_id_or_path).is_dir():
+    if not Path(source).is_dir():
         hub_kwargs = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
-    config = read_config(repo_id_or_path, **hub_kwargs)
-    cls = effect_class(config["effect"])
-    effect = cls(**{**config["init_args"], **overrides})
-    state = load_state(_resolve(repo_id_or_path, WEIGHTS_NAME, **hub_kwargs))
-    result = effect.load_state_dict(state, strict=False)
-    if strict and (result.missing_keys or result.unexpected_keys):
-        raise ValueError(
-            f"Weights of {repo_id_or_path} do not match {cls.__name__}: missing {result.missing_keys}, "
-            f"unexpected {result.unexpected_keys}"
-        )
+    config = read_config(source, **hub_kwargs)
+    config_file = _resolve(source, CONFIG_NAME, **hub_kwargs)
+    effect = build_effect(config, config_file, **overrides)
+    weights_file = _resolve(source, WEIGHTS_NAME, **hub_kwargs)
+    load_weights(effect, load_state(weights_file), weights_file, strict=strict)
     return effect.to(map_location)
 
 
@@ -188,7 +302,10 @@ def push_to_hub(
     commit_message: str = "Upload zoo effect",
     create_pr: bool = False,
 ) -> str:
-    """Upload a checkpoint folder (config.json, model.safetensors, README.md, PNGs) to the Hub.
+    """Upload a checkpoint folder to the Hub: config.json, model.safetensors, the README.md card, its
+    PNGs, and the listening page (index.html + its clips and images) when the folder has one.
+
+    The folder is checked first (config, weights: safetensors only, nothing else is uploaded).
 
     Returns:
         The commit URL.
@@ -199,7 +316,7 @@ def push_to_hub(
     for required in (CONFIG_NAME, WEIGHTS_NAME):
         if not (directory / required).is_file():
             raise FileNotFoundError(f"Missing {required} in {directory}: not a checkpoint folder")
-    read_config(directory)
+    build_effect(read_config(directory), directory / CONFIG_NAME)
     load_state(directory / WEIGHTS_NAME)
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
@@ -209,24 +326,52 @@ def push_to_hub(
         repo_type="model",
         revision=revision,
         commit_message=commit_message,
-        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, "*.png", "*.wav", "*.md"],
+        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, "*.png", "*.md", "index.html", "audio/*.wav",
+                        "audio/*.flac", "report/**"],
         create_pr=create_pr,
     )
     return str(getattr(info, "commit_url", info))
 
 
-def list_checkpoints(root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """Checkpoint folders under ``root`` (default: the repo's checkpoints/) -> their config."""
-    root = CHECKPOINTS_DIR if root is None else Path(root)
-    found = {}
-    if root.is_dir():
-        for folder in sorted(p for p in root.iterdir() if (p / CONFIG_NAME).is_file()):
+def list_checkpoints(root: str | os.PathLike | None = None, *, errors: str = "raise") -> dict[str, dict[str, Any]]:
+    """Checkpoint folders under ``root`` (default: the shipped checkpoints) -> their config.
+
+    Args:
+        root: a folder of checkpoint folders. Default `checkpoints_dir()`.
+        errors: "raise" (a corrupt config raises ValueError), "skip" (left out) or "report" (kept
+            as ``{"error": message}`` so that listings can show it).
+    """
+    if errors not in ("raise", "skip", "report"):
+        raise ValueError(f"Unexpected value for `errors`: expected 'raise', 'skip' or 'report', found {errors!r}")
+    root = checkpoints_dir() if root is None else Path(root)
+    found: dict[str, dict[str, Any]] = {}
+    if root is None or not root.is_dir():
+        return found
+    for folder in sorted(p for p in root.iterdir() if (p / CONFIG_NAME).is_file()):
+        try:
             found[folder.name] = read_config(folder)
+        except ValueError as err:
+            if errors == "raise":
+                raise
+            if errors == "report":
+                found[folder.name] = {"error": str(err)}
     return found
 
 
 def resolve_checkpoint(name_or_path: str) -> str:
-    """A shipped checkpoint name (``checkpoints/<name>``), a folder, or a Hub repo id, as a loadable string."""
-    if (CHECKPOINTS_DIR / name_or_path / CONFIG_NAME).is_file():
-        return str(CHECKPOINTS_DIR / name_or_path)
+    """A shipped checkpoint name (``zoo list``), a folder, a run, or a Hub repo id, as a loadable string.
+
+    A shipped name wins over a relative folder of the same name only when no such folder exists.
+    """
+    if Path(name_or_path).exists():
+        return name_or_path
+    root = checkpoints_dir()
+    if root is not None and (root / name_or_path / CONFIG_NAME).is_file():
+        return str(root / name_or_path)
     return name_or_path
+
+
+def looks_like_repo_id(name: str) -> bool:
+    """``"user/repo"`` (one slash, no path that exists here): what `from_pretrained` sends to the Hub."""
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not Path(name).exists() and not name.startswith((".", "/", "~"))

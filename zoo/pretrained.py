@@ -25,7 +25,15 @@ import torch
 
 from . import hub
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes" / "pretrained"
+def recipes_dir() -> Path:
+    """``recipes/pretrained`` of this install (package data in a wheel, the checkout's folder otherwise)."""
+    from .resources import recipes_dir as shipped_recipes
+
+    root = shipped_recipes()
+    if root is None:
+        raise ValueError("This installation carries no recipes (recipes/pretrained); use a checkout or the wheel")
+    return root / "pretrained"
+
 PRETRAINED = ("phaser-pedalboard", "compressor-pedalboard", "synth-ladder303")
 
 #: what a reader of each card should know about its numbers
@@ -63,7 +71,7 @@ def instantiate(spec: Mapping[str, Any]) -> Any:
 def read_recipe(name: str) -> dict[str, Any]:
     import yaml
 
-    path = RECIPES_DIR / f"{name}.yaml"
+    path = recipes_dir() / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(f"Unexpected checkpoint name {name!r}: no recipe {path}; expected one of {PRETRAINED}")
     return yaml.safe_load(path.read_text())
@@ -176,7 +184,7 @@ def build(name: str, *, out_root: str | Path | None = None, max_steps: int | Non
     from .lightning.cli import train
 
     recipe = read_recipe(name)
-    argv = ["-c", str(RECIPES_DIR / f"{name}.yaml"), "--logger", logger]
+    argv = ["-c", str(recipes_dir() / f"{name}.yaml"), "--logger", logger]
     if max_steps is not None:
         argv += ["--trainer.max_steps", str(max_steps), "--trainer.max_epochs", "-1"]
     start = time.perf_counter()
@@ -188,7 +196,7 @@ def build(name: str, *, out_root: str | Path | None = None, max_steps: int | Non
     metrics = evaluate(effect, recipe["data"], method=model_cfg.get("test_method"), double=double)
     effect = effect.float()
     params = {k: float(v) for k, v in effect.learned_parameters().items() if isinstance(v, (int, float)) or (torch.is_tensor(v) and v.numel() == 1)}
-    out = Path(out_root or hub.CHECKPOINTS_DIR) / name
+    out = Path(out_root or hub.checkpoints_dir() or "checkpoints") / name
     hub.save_pretrained(
         effect,
         out,

@@ -105,6 +105,36 @@ def audio_info(path: PathLike) -> AudioInfo:
     return AudioInfo(path, int(info.samplerate), int(info.frames), int(info.channels))
 
 
+def wav_missing_bytes(path: PathLike) -> int:
+    """For a RIFF/WAVE file: how many bytes of its ``data`` chunk are missing from the file (0 if whole).
+
+    libsndfile silently reads what is there when a wav was cut short (a copy or a recording that
+    was interrupted); comparing the ``data`` chunk's declared size with the bytes present tells.
+    Files that are not RIFF/WAVE, and streaming headers (size 0 or 0xFFFFFFFF), give 0.
+    """
+    import struct
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            header = handle.read(12)
+            if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                return 0
+            position = 12
+            while position + 8 <= size:
+                handle.seek(position)
+                chunk_id, chunk_size = struct.unpack("<4sI", handle.read(8))
+                if chunk_id == b"data":
+                    if chunk_size in (0, 0xFFFFFFFF):
+                        return 0
+                    return max(0, position + 8 + chunk_size - size)
+                position += 8 + chunk_size + (chunk_size & 1)
+    except OSError:
+        return 0
+    return 0
+
+
 def convert_channels(audio: np.ndarray, channels: int, *, name: str = "audio") -> np.ndarray:
     """Convert ``(C, T)`` audio to ``channels`` channels.
 

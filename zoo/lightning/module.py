@@ -53,7 +53,7 @@ from zoo.effects.base import Effect
 try:
     import lightning.pytorch as pl
 except ImportError as error:  # pragma: no cover
-    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'zoo[train]'") from error
+    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'allpole-zoo[train]'") from error
 
 from .losses import ESRLoss, L1Loss, MRSTFTLoss, loss_components
 
@@ -110,7 +110,7 @@ def effect_state_dict(checkpoint: Mapping[str, Any] | str | os.PathLike) -> dict
         ValueError: the checkpoint holds no ``effect.*`` weights.
     """
     if not isinstance(checkpoint, Mapping):
-        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True)
     state = checkpoint.get("state_dict", checkpoint)
     out = {k[len(_EFFECT_PREFIX) :]: v for k, v in state.items() if k.startswith(_EFFECT_PREFIX)}
     if not out:
@@ -149,7 +149,8 @@ def load_effect_weights(effect: nn.Module, pretrained: str | os.PathLike, *, str
 
     Args:
         effect: the module to load into (in place).
-        pretrained: path to a directory, a ``.safetensors`` file or a Lightning ``.ckpt``.
+        pretrained: a shipped checkpoint name (``zoo list``), or a path to a directory, a
+            ``.safetensors`` file or a Lightning ``.ckpt`` (read with ``weights_only=True``).
         strict: as in ``nn.Module.load_state_dict``. Default True.
 
     Returns:
@@ -157,20 +158,21 @@ def load_effect_weights(effect: nn.Module, pretrained: str | os.PathLike, *, str
 
     Raises:
         FileNotFoundError: nothing to load at ``pretrained``.
+        ValueError: corrupt weights, or weights that do not match ``effect`` (naming file and key).
         ImportError: safetensors is missing.
     """
-    path = _find_weights_file(Path(pretrained))
+    from ..hub import load_state, load_weights, resolve_checkpoint
+
+    path = _find_weights_file(Path(resolve_checkpoint(str(pretrained))))
     if path.suffix == ".ckpt":
-        state = effect_state_dict(path)
+        from ..run_export import _load_checkpoint, effect_weights
+
+        state = effect_weights(_load_checkpoint(path), path)
     else:
-        try:
-            from safetensors.torch import load_file
-        except ImportError as error:  # pragma: no cover
-            raise ImportError("Loading .safetensors weights needs safetensors: pip install 'zoo[train]'") from error
-        state = load_file(str(path))
+        state = load_state(path)
         if state and all(k.startswith(_EFFECT_PREFIX) for k in state):
             state = {k[len(_EFFECT_PREFIX) :]: v for k, v in state.items()}
-    effect.load_state_dict(state, strict=strict)
+    load_weights(effect, state, path, strict=strict)
     return path
 
 
