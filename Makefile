@@ -20,7 +20,7 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install -q -e ".[train,dev]"
 
 demo: install
-	$(BIN)/zoo demo --out out/demo
+	$(BIN)/zoo demo --out out/demo --force
 
 test: install-dev
 	WANDB_MODE=offline $(BIN)/python -m pytest -q -n 2 --durations=15
