@@ -144,10 +144,9 @@ def _export_checkpoint(args: argparse.Namespace) -> int:
 
 def _register_push(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
-    parser.add_argument("checkpoint", help="checkpoint name or folder (config.json + model.safetensors + README.md), "
-                        "or `--all` to push every shipped checkpoint")
-    parser.add_argument("repo_id", help="Hub repo id, e.g. user/phaser-pedalboard (with --all: the user or org)")
-    parser.add_argument("--all", action="store_true", help="push every shipped checkpoint to REPO_ID/<name>")
+    parser.add_argument("checkpoint", nargs="?", help="checkpoint name or folder (config.json + model.safetensors + README.md)")
+    parser.add_argument("repo_id", nargs="?", help="Hub repo id, e.g. user/phaser-pedalboard")
+    parser.add_argument("--all", metavar="OWNER", default=None, help="push every shipped checkpoint to OWNER/<name> instead")
     parser.add_argument("--token", default=None, help="Hub token (default: the logged-in token / HF_TOKEN)")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--revision", default=None, help="branch to push to")
@@ -158,10 +157,14 @@ def _push(args: argparse.Namespace) -> int:
     from zoo.commands import push_all_command, push_command
 
     if args.all:
-        for name, url in push_all_command(args.repo_id, token=args.token, private=args.private or None,
+        if args.checkpoint:
+            raise ValueError("zoo push takes either CHECKPOINT REPO_ID or --all OWNER, not both")
+        for name, url in push_all_command(args.all, token=args.token, private=args.private or None,
                                           revision=args.revision).items():
             print(f"{name}: {url}")
         return 0
+    if not (args.checkpoint and args.repo_id):
+        raise ValueError("zoo push needs CHECKPOINT REPO_ID (e.g. zoo push phaser-pedalboard me/phaser), or --all OWNER")
     url = push_command(args.checkpoint, args.repo_id, token=args.token, private=args.private or None,
                        revision=args.revision)
     print(url)

@@ -326,7 +326,7 @@ def push_to_hub(
         repo_type="model",
         revision=revision,
         commit_message=commit_message,
-        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, "*.png", "*.md", "index.html", "audio/*.wav",
+        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, "*.png", "*.md", "index.html", "audio/*.wav", "listen/*",
                         "audio/*.flac", "report/**"],
         create_pr=create_pr,
     )
