@@ -64,6 +64,8 @@ def check_output(
         if not force and not (kind == "folder" and path.is_dir() and not any(path.iterdir())):
             raise ValueError(f"Output {path} already exists; pass --force to replace it")
     parent = path.resolve().parent
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"Output {path}: {parent} is a file, not a folder")
     if not parent.is_dir():
         raise ValueError(f"Output folder {parent} does not exist; create it first (mkdir -p {parent})")
     return path

@@ -64,7 +64,11 @@ def find_run_files(path: str | os.PathLike) -> RunFiles:
         FileNotFoundError: no ``.ckpt`` at ``path``.
     """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Run {path} not found: give a `zoo train` run folder (trainer.default_root_dir) or its .ckpt")
     if path.is_file():
+        if path.suffix != ".ckpt":
+            raise ValueError(f"{path} is not a Lightning checkpoint (.ckpt) nor a run folder")
         ckpt = path
         root = path.parent.parent if path.parent.name == "checkpoints" else path.parent
     else:
