@@ -6,7 +6,6 @@ line (no traceback), what it names, and that no file was lost or half-written.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from zoo import hub
 from zoo.cli import main
 from zoo.commands import apply_command
 
