@@ -4,6 +4,10 @@ For every M in {1, 2, 4, 8, 16}, B in {1, 8, 64}, T in {2^14, 2^16, 2^18}, float
 (time-varying coefficients, smooth and stable), it times
 
 * ``ours``: `zoo.filters.allpole(x, a)` (Numba kernels);
+* ``torch``: `zoo.filters.allpole(x, a, backend="torch")`, the pure-PyTorch chunked scan
+  (`zoo.filters.kernels.torch_scan`: any device, TorchScript, export), with its gradients from
+  autograd. It runs only where B * T * M <= --torch-max-mvalues million (it is tens of times
+  slower than Numba on CPU; its point is portability), "-" elsewhere;
 * ``torchlpc``: ``torchlpc.sample_wise_lpc(x, a)``, the paper authors' layer;
 * ``philtorch``: ``philtorch.lpv.allpole(a, x)`` (its C++ all-pole op), when importable;
 * ``loop``: `zoo.filters.reference.allpole_loop`, a Python loop over time differentiated by plain
@@ -12,8 +16,9 @@ For every M in {1, 2, 4, 8, 16}, B in {1, 8, 64}, T in {2^14, 2^16, 2^18}, float
 
 each as ``fwd`` (no graph) and ``fwd+bwd`` (x and a require grad; ``torch.autograd.grad`` of y with
 respect to x and a for a random upstream gradient), and prints ONE markdown table: throughput in
-Msamples/s (B * T / median time), ours and philtorch as a ratio to torchlpc (> 1: faster), and ours
-as a percentage of this machine's memory-bandwidth bound.
+Msamples/s (B * T / median time), ours and philtorch as a ratio to torchlpc (> 1: faster), ours
+as a percentage of this machine's memory-bandwidth bound, and the torch backend's time as a
+multiple of ours ("torch / ours", < 20 is the goal at M = 4).
 
 Bandwidth bound. The bandwidth is measured in the same run as the median of several clones of a
 256 MiB tensor (bytes read + written / time). A call's traffic is counted as the minimum it must
@@ -95,6 +100,10 @@ def _load_philtorch():
         print(f"philtorch not usable here ({type(err).__name__}: {err}); its column is skipped", file=sys.stderr)
         return None
     return lambda x, a: fn(a, x)
+
+
+def _torch_backend(x, a):
+    return allpole(x, a, backend="torch")
 
 
 # ---------------------------------------------------------------------------------- problems
@@ -216,7 +225,7 @@ def _row(cells: dict, dtype_name: str, mode: str, order: int, n_rows: int, n_tim
     """One table row. Traffic in words per sample: fwd M + 2, fwd+bwd 2M + 5 (see the module docstring)."""
     words = order + 2 if mode == "fwd" else 2 * order + 5
     bound = bandwidth / (words * (4 if dtype_name == "float32" else 8)) / 1e6
-    ours, ref, phil = cells.get("ours"), cells.get("torchlpc"), cells.get("philtorch")
+    ours, ref, phil, tb = cells.get("ours"), cells.get("torchlpc"), cells.get("philtorch"), cells.get("torch")
     skipped = ours is None
     row = [
         dtype_name,
@@ -230,6 +239,8 @@ def _row(cells: dict, dtype_name: str, mode: str, order: int, n_rows: int, n_tim
         "mem" if skipped else _fmt(ref),
         "mem" if skipped else _fmt(phil),
         _fmt(phil / ref if phil and ref else None, 2),
+        "mem" if skipped else _fmt(tb),
+        _fmt(ours / tb if ours and tb else None, 1),
         _fmt(cells.get("loop"), 3),
     ]
     return "| " + " | ".join(row) + " |"
@@ -254,7 +265,7 @@ def run(args: argparse.Namespace) -> str:
         dtypes = [*DTYPES] if args.dtype in (None, "all") else [args.dtype]
         max_repeats, budget = 3, 0.2
 
-    libs = {"ours": allpole, "torchlpc": _load_torchlpc(), "philtorch": _load_philtorch()}
+    libs = {"ours": allpole, "torchlpc": _load_torchlpc(), "philtorch": _load_philtorch(), "torch": _torch_backend}
     first = first_call_times() if not args.skip_first_call else None
     bandwidth = measure_bandwidth()
 
@@ -265,8 +276,8 @@ def run(args: argparse.Namespace) -> str:
         f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "| dtype | pass | M | B | T | ours Ms/s | ours x torchlpc | ours % BW | torchlpc Ms/s | philtorch Ms/s "
-        "| philtorch x torchlpc | loop† Ms/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| philtorch x torchlpc | torch Ms/s | torch / ours | loop† Ms/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     results = {}
     entries = []
@@ -314,6 +325,7 @@ def run(args: argparse.Namespace) -> str:
                                 name: _forward_call(fn, x, a) if mode == "fwd" else _backward_call(fn, x, a, grad_y)
                                 for name, fn in libs.items()
                                 if fn is not None
+                                and (name != "torch" or n_rows * n_time * order <= args.torch_max_mvalues * 1e6)
                             }
                             for name, seconds in _median_times(calls, max_repeats, budget).items():
                                 cells[name] = n_rows * n_time / seconds / 1e6
@@ -332,7 +344,8 @@ def run(args: argparse.Namespace) -> str:
         "a Python loop over time differentiated by plain autograd; shown for scale only.",
         "Ms/s: millions of samples (B * T) per second. x torchlpc: throughput ratio (> 1 is faster than torchlpc). "
         "% BW: ours against the bandwidth bound, counting M + 2 (fwd) and 2M + 5 (fwd+bwd) words per sample. "
-        "mem: skipped, coefficients above --max-coef-mb.",
+        "mem: skipped, coefficients above --max-coef-mb. torch: the pure-PyTorch backend "
+        "(allpole(..., backend=\"torch\")); torch / ours: its time as a multiple of ours.",
     ]
     if first is not None:
         lines.append(
@@ -388,6 +401,8 @@ def _targets(results: dict, threads: int, paired: dict[int, float]) -> list[str]
         return ours / ref if ours and ref else None
 
     check("fwd x torchlpc at M = 4", ratio("fwd", 4), 3.0)
+    ours4, torch4 = get("fwd", 4, "ours"), get("fwd", 4, "torch")
+    check("torch backend fwd time / ours fwd time at M = 4", ours4 / torch4 if ours4 and torch4 else None, 20.0, False)
     for m in (2, 4, 8, 16):
         check(f"fwd+bwd x torchlpc at M = {m}", ratio("fwd+bwd", m), 4.0)
     for m in ORDERS:
@@ -410,6 +425,12 @@ def main(argv: list[str] | None = None) -> None:
         "--numba-layer", choices=["omp", "workqueue", "tbb"], default=None, help="Numba threading layer (default: Numba's)"
     )
     parser.add_argument("--skip-first-call", action="store_true", help="do not measure cold/warm first-call times")
+    parser.add_argument(
+        "--torch-max-mvalues",
+        type=float,
+        default=16.0,
+        help="time the torch backend only where B*T*M <= this many millions",
+    )
     args = parser.parse_args(argv)
     table = run(args)
     print(table)
