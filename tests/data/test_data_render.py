@@ -258,7 +258,7 @@ def test_missing_pedalboard_raises_a_helpful_import_error(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "pedalboard", None)  # makes `import pedalboard` fail
-    with pytest.raises(ImportError, match=r"pip install 'zoo\[train\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'allpole-zoo\[train\]'"):
         r.render_effect(np.zeros(64, np.float32), SAMPLE_RATE, {"kind": "phaser"})
     # Configs and generation need no pedalboard.
     assert r.RealEffect.from_config({"kind": "phaser"}).kind == "phaser"

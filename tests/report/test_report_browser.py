@@ -62,7 +62,7 @@ def _browser_or_skip() -> tuple[str, str]:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        missing.append("selenium (pip install 'zoo[dev]')")
+        missing.append("selenium (pip install 'allpole-zoo[dev]')")
     if missing:
         reason = f"needs {', '.join(missing)}; install the browser with .ci/install-browser"
         if os.environ.get("CI") == "true":

@@ -115,7 +115,7 @@ def test_run_with_a_broken_ckpt_is_a_one_line_error(tmp_path: Path, capsys: pyte
     pytest.importorskip("lightning")
     run = _fake_run(tmp_path / "run")
     (run / "checkpoints" / "last.ckpt").write_bytes(b"truncated")
-    _one_line_error(capsys, zoo_report(str(run), "--out", str(tmp_path / "out")), match="cannot read the effect weights")
+    _one_line_error(capsys, zoo_report(str(run), "--out", str(tmp_path / "out")), match="Cannot read Lightning checkpoint .*last.ckpt")
 
 
 def test_checkpoint_folder_with_audio_and_metrics(tmp_path: Path) -> None:

@@ -121,3 +121,41 @@ def check_ranges_s(value: Any, name: str = "split_ranges_s") -> dict[str, tuple[
             )
         out[key] = (start, stop)
     return out
+
+
+#: a wet (target) file whose peak is at or below this level (dBFS) is reported as silent: -90 dBFS
+#: is about one 16-bit step (1 / 32768)
+SILENT_PEAK_DB = -90.0
+
+NAN_POLICIES = ("error", "zero")
+
+#: frames read at a time when scanning a file (the scan's memory stays flat whatever the length)
+_SCAN_BLOCK = 1 << 18
+
+
+def check_nan_policy(value: Any, name: str = "nan") -> str:
+    """Return ``value`` if it is one of `NAN_POLICIES` (``"error"``, ``"zero"``)."""
+    if value not in NAN_POLICIES:
+        raise ValueError(f"Unexpected value for `{name}`: expected one of {NAN_POLICIES}, found {value!r}")
+    return value
+
+
+def scan_audio(read: Any, num_frames: int) -> tuple[int | None, float]:
+    """Scan audio block by block: (first frame holding NaN/Inf or None, peak |x| of the finite samples).
+
+    Args:
+        read: ``read(start, stop) -> (C, stop - start)`` array.
+        num_frames: frames to scan.
+    """
+    first_bad: int | None = None
+    peak = 0.0
+    for start in range(0, num_frames, _SCAN_BLOCK):
+        block = np.asarray(read(start, min(start + _SCAN_BLOCK, num_frames)))
+        if block.size == 0:
+            continue
+        finite = np.isfinite(block)
+        if first_bad is None and not finite.all():
+            first_bad = start + int(np.argmax(~finite.all(axis=0)))
+        magnitudes = np.abs(np.where(finite, block, 0.0))
+        peak = max(peak, float(magnitudes.max()))
+    return first_bad, peak

@@ -19,7 +19,9 @@ data module does) or in order.
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +32,17 @@ import torch
 from torch.utils.data import Dataset
 
 from ._checks import (
+    SILENT_PEAK_DB,
     check_duration,
     check_float,
     check_fractions,
     check_int,
+    check_nan_policy,
     check_ranges_s,
     check_sample_rate,
     check_seed,
     check_split,
+    scan_audio,
 )
 from .audio_io import AudioFileError, PathLike, audio_info, convert_channels, load_audio
 from .generate import acid_notes
@@ -91,6 +96,9 @@ class _ArraySource:
     def read(self, start: int, stop: int) -> np.ndarray:
         return self.audio[:, start:stop]
 
+    def zero_non_finite(self) -> None:
+        self.audio = np.where(np.isfinite(self.audio), self.audio, 0.0).astype(self.audio.dtype, copy=False)
+
 
 class _FileSource:
     """Reads frames straight from the file on each call (no resampling), so big files stay on disk."""
@@ -98,10 +106,72 @@ class _FileSource:
     def __init__(self, path: Path, channels: int | None) -> None:
         self.path = path
         self.channels = channels
+        self.zero = False
 
     def read(self, start: int, stop: int) -> np.ndarray:
         audio, _ = load_audio(self.path, channels=self.channels, start=start, stop=stop)
+        if self.zero:
+            audio = np.where(np.isfinite(audio), audio, np.float32(0.0))
         return audio
+
+    def zero_non_finite(self) -> None:
+        self.zero = True
+
+
+#: scan results of files, by (path, size, mtime, channels): the train/val/test splits of one
+#: folder share them, so each file is read once per process
+_SCAN_CACHE: dict[tuple, tuple[int | None, float]] = {}
+
+
+def _scan_source(source: _ArraySource | _FileSource, num_frames: int) -> tuple[int | None, float]:
+    if isinstance(source, _FileSource):
+        stat = source.path.stat()
+        key = (str(source.path.resolve()), stat.st_size, stat.st_mtime_ns, source.channels, num_frames)
+        if key not in _SCAN_CACHE:
+            _SCAN_CACHE[key] = scan_audio(source.read, num_frames)
+        return _SCAN_CACHE[key]
+    return scan_audio(source.read, num_frames)
+
+
+def check_pair_audio(pair: "AudioPair", *, nan: str = "error", warn_silent: bool = True) -> None:
+    """Scan both signals of ``pair`` once: NaN/Inf is an error (or zeroed), a silent wet warns.
+
+    Args:
+        pair: the pair (files are read block by block; the result is cached per file).
+        nan: ``"error"`` (default) raises on the first NaN/Inf sample; ``"zero"`` replaces every
+            NaN/Inf sample by 0 when the pair is read, with a warning. For resampled files the
+            zeroing happens after resampling, where a NaN has spread over the resampler's support.
+        warn_silent: warn when the wet (target) signal's peak is at or below `SILENT_PEAK_DB`.
+
+    Raises:
+        ValueError: a NaN or Inf sample with ``nan="error"``, naming the file (or the pair) and the
+            first frame holding one.
+    """
+    nan = check_nan_policy(nan)
+    for role, source, path in (("dry", pair._dry, pair.dry_path), ("wet", pair._wet, pair.wet_path)):
+        where = f"{role} file {path}" if path is not None else f"{role} signal of {pair.name!r}"
+        first_bad, peak = _scan_source(source, pair.num_samples)
+        if first_bad is not None:
+            seconds = first_bad / pair.sample_rate
+            if nan == "error":
+                raise ValueError(
+                    f"Unexpected values in {where}: expected finite samples, found NaN or Inf at frame "
+                    f"{first_bad} ({seconds:.6g} s); repair the file, or pass nan='zero' to replace them by 0"
+                )
+            warnings.warn(
+                f"NaN or Inf samples in {where} (the first at frame {first_bad}, {seconds:.6g} s) are replaced by 0 "
+                "(nan='zero')",
+                stacklevel=3,
+            )
+            source.zero_non_finite()
+        if role == "wet" and warn_silent:
+            peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
+            if peak_db <= SILENT_PEAK_DB:
+                warnings.warn(
+                    f"Silent {where}: its peak is {peak_db:.1f} dBFS (at most {SILENT_PEAK_DB:g} dBFS counts as "
+                    "silent); training on it teaches the model to output silence. Check the file or remove the pair",
+                    stacklevel=3,
+                )
 
 
 class AudioPair:
@@ -416,6 +486,15 @@ class PairedSegments(Dataset):
         preload: Load files into memory up front instead of reading segments on demand. Default ``False``.
         return_info: Add ``"name"`` (str) and ``"start_sample"`` (int) to each item. Default ``False``.
         dry_dir, wet_dir, dry_suffix, wet_suffix, extensions: Folder conventions (folder input only).
+        nan: What a NaN or Inf sample in any pair does: ``"error"`` raises ``ValueError`` naming the
+            file and the first frame holding one; ``"zero"`` replaces them by 0 with a warning.
+            Every pair is scanned once, block by block, when the dataset is built (files once per
+            process). Default ``"error"``.
+
+    Warns:
+        UserWarning: for the ``"train"`` (and ``"all"``) split, a wet (target) signal whose peak
+        is at or below -90 dBFS (silent), naming the file; and for every NaN/Inf zeroed by
+        ``nan="zero"``.
 
     Shape:
         item["input"]: ``(C, segment_samples)``; item["target"]: ``(C', segment_samples)``.
@@ -446,9 +525,11 @@ class PairedSegments(Dataset):
         dry_suffix: str = "_dry",
         wet_suffix: str = "_wet",
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        nan: str = "error",
     ) -> None:
         super().__init__()
         self.split = check_split(split)
+        self.nan = check_nan_policy(nan)
         self.segment_samples = (
             None if segment_samples is None else check_int(segment_samples, "segment_samples", minimum=1)
         )
@@ -485,6 +566,8 @@ class PairedSegments(Dataset):
             )
         if not self.pairs:
             raise ValueError("Unexpected value for `pairs`: expected at least one (dry, wet) pair, found none")
+        for pair in self.pairs:
+            check_pair_audio(pair, nan=self.nan, warn_silent=self.split in ("train", "all"))
         rates = {p.sample_rate for p in self.pairs}
         if len(rates) > 1:
             listing = ", ".join(f"{p.name}: {p.sample_rate} Hz" for p in self.pairs)

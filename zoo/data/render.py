@@ -25,7 +25,7 @@ call, so :func:`render_time_varying_ladder` renders in short blocks with ``reset
 the cutoff between blocks. Note that JUCE smooths parameter changes (about 50 ms for the ladder's
 cutoff), so the realised cutoff is a smoothed version of the commanded one.
 
-pedalboard is an optional dependency (``pip install 'zoo[train]'``); it is imported only when
+pedalboard is an optional dependency (``pip install 'allpole-zoo[train]'``); it is imported only when
 something is rendered, never at import of :mod:`zoo.data`.
 """
 
@@ -108,7 +108,7 @@ def _require_pedalboard():
         import pedalboard
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "Rendering real effects needs the optional dependency pedalboard: pip install 'zoo[train]'"
+            "Rendering real effects needs the optional dependency pedalboard: pip install 'allpole-zoo[train]'"
         ) from err
     return pedalboard
 

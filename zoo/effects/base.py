@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from typing import Any, Mapping
 
 import torch
@@ -29,12 +30,15 @@ class Effect(nn.Module):
     """
 
     methods: tuple[str, ...] = ("td", "fs")
+    #: constructor arguments that may be +-Inf (never NaN); every other number must be finite
+    infinite_args: tuple[str, ...] = ()
     #: registry name (``zoo list``), set by each subclass
     name: str = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Record the constructor arguments of every effect, so that `zoo.hub` can save a config.json
-        from which the same effect is rebuilt (as huggingface_hub's ModelHubMixin does)."""
+        from which the same effect is rebuilt (as huggingface_hub's ModelHubMixin does), and reject
+        NaN or Inf in any of them (`check_finite_arg`) before the effect is built."""
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
         if init is None:
@@ -52,6 +56,9 @@ class Effect(nn.Module):
                         recorded.update(value)
                     elif signature.parameters[key].kind is not inspect.Parameter.VAR_POSITIONAL:
                         recorded[key] = value
+                allowed = getattr(type(self), "infinite_args", ())
+                for key, value in recorded.items():
+                    check_finite_arg(value, key, allow_infinite=key in allowed)
                 self.__dict__["_init_args"] = recorded
             init(self, *args, **kw)
 
@@ -155,12 +162,56 @@ class Effect(nn.Module):
         raise NotImplementedError
 
 
-def check_audio(x: Tensor, name: str = "x") -> Tensor:
-    """Check that ``x`` is floating (B, C, T) audio; raise a clear error otherwise."""
+def check_audio(x: Tensor, name: str = "x", *, min_samples: int = 0) -> Tensor:
+    """Check that ``x`` is floating (B, C, T) audio with T >= ``min_samples``; raise a clear error otherwise."""
     if not isinstance(x, Tensor):
         raise TypeError(f"Unexpected type for `{name}`: expected a torch.Tensor, found {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"Unexpected dtype for `{name}`: expected a floating point dtype, found {x.dtype}")
     if x.dim() != 3:
         raise ValueError(f"Unexpected shape for `{name}`: expected (B, C, T), found {tuple(x.shape)}")
+    if x.shape[-1] < min_samples:
+        raise ValueError(
+            f"Unexpected shape for `{name}`: expected (B, C, T) with T >= {min_samples} samples, "
+            f"found {tuple(x.shape)}"
+        )
     return x
+
+
+def check_finite_arg(value: Any, name: str, *, allow_infinite: bool = False) -> None:
+    """Raise ``ValueError`` if the constructor argument ``name`` holds NaN or Inf.
+
+    Numbers, tensors and arrays are checked, and so are the items of lists, tuples and dicts
+    (named ``name[i]`` / ``name['key']``); anything else (strings, modules, None) is left alone.
+    With ``allow_infinite`` a number may be +-Inf (an effect's ``infinite_args``), never NaN.
+    """
+    import numbers
+
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        return
+    if isinstance(value, numbers.Real):
+        if allow_infinite and not math.isnan(float(value)):
+            return
+        if not math.isfinite(float(value)):
+            raise ValueError(f"Unexpected value for `{name}`: expected a finite number, found {float(value)}")
+        return
+    if isinstance(value, numbers.Complex):
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            raise ValueError(f"Unexpected value for `{name}`: expected a finite number, found {value}")
+        return
+    if isinstance(value, Tensor):
+        if (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value.detach()).all()):
+            raise ValueError(f"Unexpected value for `{name}`: expected finite values, found NaN or Inf in a tensor")
+        return
+    if type(value).__module__ == "numpy" and hasattr(value, "dtype"):
+        import numpy as np
+
+        if value.dtype.kind in "fc" and not bool(np.isfinite(value).all()):
+            raise ValueError(f"Unexpected value for `{name}`: expected finite values, found NaN or Inf in an array")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_finite_arg(item, f"{name}[{i}]", allow_infinite=allow_infinite)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_finite_arg(item, f"{name}[{key!r}]", allow_infinite=allow_infinite)

@@ -77,9 +77,18 @@ __all__ = [
     "AttackReleaseFunction",
     "FusedCompressorFunction",
     "Compressor",
+    "DETECTORS",
+    "SMOOTHINGS",
+    "TOPOLOGIES",
+    "device_gain",
 ]
 
 _LN10_OVER_20 = math.log(10.0) / 20.0
+
+#: structures of real compressors (`Compressor` args); the first of each is the paper's
+DETECTORS = ("rms", "peak")
+SMOOTHINGS = ("gain", "level")
+TOPOLOGIES = ("feedforward", "feedback")
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -961,8 +970,24 @@ class Compressor(Effect):
         expander_threshold_db: float | None = None,
         expander_ratio: float = 0.5,
         limiter_threshold_db: float | None = None,
+        detector: str = "rms",
+        smoothing: str = "gain",
+        topology: str = "feedforward",
     ) -> None:
         super().__init__(sample_rate, method)
+        if detector not in DETECTORS:
+            raise ValueError(f"Unexpected value for `detector`: expected one of {DETECTORS}, found {detector!r}")
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"Unexpected value for `smoothing`: expected one of {SMOOTHINGS}, found {smoothing!r}")
+        if topology not in TOPOLOGIES:
+            raise ValueError(f"Unexpected value for `topology`: expected one of {TOPOLOGIES}, found {topology!r}")
+        self.detector, self.smoothing, self.topology = detector, smoothing, topology
+        #: True for the paper's structure (the default): RMS one-pole detector, smoothed gain, feed-forward
+        self.paper_structure = detector == "rms" and smoothing == "gain" and topology == "feedforward"
+        if not self.paper_structure and (method != "td" or expander_threshold_db is not None
+                                         or limiter_threshold_db is not None):
+            raise ValueError("Unexpected arguments: the device structures (detector, smoothing, topology) have a "
+                             "'td' path only, without expander or limiter")
         _check_range(ratio, "ratio", 1.0, None, low_open=True)
         _check_range(rms_coef, "rms_coef", 0.0, 1.0, low_open=True, high_open=True)
         _check_range(knee_db, "knee_db", 0.0, None)
@@ -1051,6 +1076,8 @@ class Compressor(Effect):
         return self._run(x, zi)
 
     def _run(self, x: Tensor, zi: Tensor | None = None, *, return_zf: bool = False, return_gain: bool = False):
+        if not self.paper_structure:
+            return self._run_device(x, zi, return_zf=return_zf, return_gain=return_gain)
         return _compress(
             x, self.threshold_db, self.ratio, self.attack_coef, self.release_coef, self.rms_coef,
             self.makeup_gain_db, zi, knee_db=self.knee_db, expander_threshold_db=self.expander_threshold_db,
@@ -1084,6 +1111,16 @@ class Compressor(Effect):
                 parameters also drive), or ``state`` is not (B, 2) for this block's B.
         """
         check_audio(x)
+        if not self.paper_structure and self.method == "td":
+            width = 2 + x.shape[1]
+            if state is not None and (not isinstance(state, Tensor) or tuple(state.shape) != (x.shape[0], width)):
+                raise ValueError(
+                    f"Unexpected shape for `state`: expected ({x.shape[0]}, {width}) = [env, g_hat, y_c(n-1)...], "
+                    "found " + (str(tuple(state.shape)) if isinstance(state, Tensor) else type(state).__name__)
+                )
+            if x.shape[-1] == 0:
+                return x, state
+            return self._run_device(x, state, return_zf=True)
         if self.method != "td":
             raise ValueError(
                 f"Unexpected value for `method`: block streaming needs the time-domain method 'td', "
@@ -1105,6 +1142,44 @@ class Compressor(Effect):
         """``self(batch["input"])``."""
         return self(batch["input"])
 
+    def _run_device(self, x: Tensor, zi: Tensor | None = None, *, return_zf: bool = False, return_gain: bool = False):
+        """The device structures (see `device_gain`); ``zi`` (B, 2 + C) = [env, g_hat, y_c(n-1)...]."""
+        dtype = torch.promote_types(x.dtype, self.threshold_db.dtype)
+        x = x.to(dtype)
+        n_batch, n_ch, n_time = x.shape
+        if zi is None:
+            zi = torch.cat([x.new_zeros(n_batch, 1), x.new_ones(n_batch, 1), x.new_zeros(n_batch, n_ch)], dim=-1)
+        zi = zi.to(dtype)
+        makeup = torch.exp(self.makeup_gain_db * _LN10_OVER_20)
+        if self.topology == "feedback":
+            # exact forward values from the sample loop; the gradient treats the detector's input (the
+            # previous output) as given (a straight-through estimate: the loop itself is not differentiated)
+            from .kernels_compressor_device import feedback_forward
+
+            state = zi.detach().clone().contiguous()
+            gain_np = x.new_empty(n_batch, n_time)
+            rows = lambda t: t.detach().expand(n_batch).contiguous().numpy()  # noqa: E731
+            with torch.no_grad():
+                feedback_forward(x.detach().contiguous().numpy(), rows(self.threshold_db), rows(self.ratio),
+                                 rows(self.attack_coef), rows(self.release_coef), rows(self.makeup_gain_db),
+                                 float(self.knee_db), self.detector == "peak", 0 if self.smoothing == "level" else 1,
+                                 state.numpy(), gain_np.numpy(), 1e-10)
+                y_exact = x * gain_np[:, None, :] * makeup
+            det_in = torch.cat([zi[:, 2:, None], y_exact[..., :-1]], dim=-1)
+        else:
+            det_in = x
+        gain, env_zf, g_zf = device_gain(
+            det_in, self.threshold_db, self.ratio, self.attack_coef, self.release_coef, zi[:, 0], zi[:, 1],
+            detector=self.detector, smoothing=self.smoothing, knee_db=self.knee_db,
+        )
+        y = x * (gain * makeup)[:, None, :]
+        out: list[Tensor] = [y]
+        if return_zf:
+            out.append(torch.cat([env_zf[:, None], g_zf[:, None], y[..., -1].detach()], dim=-1))
+        if return_gain:
+            out.append(gain)
+        return out[0] if len(out) == 1 else tuple(out)
+
     @torch.no_grad()
     def learned_parameters(self) -> dict[str, float]:
         """Physical values: threshold_db, ratio, attack_ms, release_ms, rms_coef, makeup_gain_db
@@ -1118,6 +1193,9 @@ class Compressor(Effect):
             "rms_coef": float(self.rms_coef),
             "makeup_gain_db": float(self.makeup_gain_db),
         }
+        if not self.paper_structure:  # the device structures have no RMS one-pole (rms_coef is unused)
+            del out["rms_coef"]
+            out["knee_db"] = float(self.knee_db)
         if self.method == "fs":
             out["fs_smoothing_ms"] = float(coef_to_ms(0.5 * (self.attack_coef + self.release_coef).double(), sr))
         return out
@@ -1150,3 +1228,57 @@ class Compressor(Effect):
     def extra_repr(self) -> str:
         p = self.learned_parameters()
         return f"sample_rate={self.sample_rate:g}, method={self.method!r}, " + ", ".join(f"{k}={v:.4g}" for k, v in p.items())
+
+
+# ------------------------------------------------------------------ structures of real devices
+def device_gain(
+    x: Tensor,
+    threshold_db: Tensor,
+    ratio: Tensor,
+    attack_coef: Tensor,
+    release_coef: Tensor,
+    env_zi: Tensor,
+    gain_zi: Tensor,
+    *,
+    detector: str = "peak",
+    smoothing: str = "level",
+    knee_db: float = 0.0,
+    eps: float = 1e-10,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Gain of the device compressors: a peak or RMS detector, ballistics on the level or on the gain.
+
+    Detector (channels linked): e(n) = mean_c |x_c(n)| (peak) or mean_c x_c(n)^2 (RMS).
+
+    * ``smoothing="level"`` (e.g. JUCE's dsp::Compressor, most plug-ins): the level is smoothed with
+      attack/release ballistics, env(n) = env(n-1) + alpha(n) (e(n) - env(n-1)), alpha = alpha_at when
+      e(n) > env(n-1) else alpha_rt; the static curve (`gain_computer`, soft knee W) is then applied
+      to L = 20 log10 env (peak) or 10 log10 env (RMS).
+    * ``smoothing="gain"``: the static curve on the instantaneous level, then Eq. 21's smoother on the
+      gain (the paper's ballistics), attack when the gain falls.
+
+    Both ballistics run on `attack_release_smoother` (exact gradients, Algorithm 1): the level
+    smoother is the gain smoother applied to -e (its attack branch is then e > env).
+
+    Args:
+        x: the detector's input, (B, C, T).
+        threshold_db, ratio, attack_coef, release_coef: scalars (tensors).
+        env_zi, gain_zi: env(-1) and g_hat(-1), (B,).
+        detector: ``"peak"`` or ``"rms"``. smoothing: ``"level"`` or ``"gain"``.
+        knee_db: soft-knee width W (dB) >= 0.
+        eps: floor of the level before the log.
+
+    Returns:
+        (gain (B, T), env(T-1) (B,), g_hat(T-1) (B,)); the gain excludes make-up.
+    """
+    e = x.abs().mean(-2) if detector == "peak" else x.square().mean(-2)
+    to_db = 20.0 if detector == "peak" else 10.0
+    if smoothing == "level":
+        neg, env_zf = attack_release_smoother(-e, attack_coef, release_coef, -env_zi, return_zf=True)
+        env = -neg
+        level_db = to_db * torch.log10(torch.clamp(env, min=eps))
+        gain = torch.exp(gain_computer(level_db, threshold_db, ratio, knee_db=knee_db) * _LN10_OVER_20)
+        return gain, -env_zf, gain[:, -1] if gain.shape[-1] else gain_zi
+    level_db = to_db * torch.log10(torch.clamp(e, min=eps))
+    g = torch.exp(gain_computer(level_db, threshold_db, ratio, knee_db=knee_db) * _LN10_OVER_20)
+    g_hat, g_zf = attack_release_smoother(g, attack_coef, release_coef, gain_zi, return_zf=True)
+    return g_hat, env_zi, g_zf

@@ -85,6 +85,11 @@ __all__ = [
     "phaser_response",
     "phaser",
     "Phaser",
+    "STAGE_FORMS",
+    "ChainLoopFunction",
+    "allpass_chain",
+    "SweepLFO",
+    "stage_coefficients",
 ]
 
 PHASER_METHODS = ("td_exact", "td_regrouped", "fs")
@@ -759,21 +764,53 @@ class Phaser(Effect):
         break_hz_range: tuple[float, float] = (100.0, 2000.0),
         g1: float = 1.0,
         g2: float = 0.1,
+        feedback_delay: int = 0,
+        stage_form: str = "df1",
+        signed_feedback: bool = False,
+        lfo: str = "mlp",
+        stage_maps: bool = False,
+        centre_hz: float = 1000.0,
+        sweep_octaves: float = 2.0,
+        lfo_shape: float = 0.0,
     ) -> None:
         super().__init__(sample_rate, method)
         _check_stages(num_stages)
+        if feedback_delay not in (0, 1):
+            raise ValueError(f"Unexpected value for `feedback_delay`: expected 0 or 1 (samples), found {feedback_delay!r}")
+        if stage_form not in STAGE_FORMS:
+            raise ValueError(f"Unexpected value for `stage_form`: expected one of {STAGE_FORMS}, found {stage_form!r}")
+        if lfo not in ("mlp", "sweep"):
+            raise ValueError(f"Unexpected value for `lfo`: expected 'mlp' or 'sweep', found {lfo!r}")
+        if stage_maps and lfo != "sweep":
+            raise ValueError("Unexpected value for `stage_maps`: per-stage maps need lfo='sweep'")
+        self.feedback_delay = int(feedback_delay)
+        self.stage_form = stage_form
+        self.signed_feedback = bool(signed_feedback)
+        self.lfo_kind = lfo
+        #: True for the paper's structure (the default); False for the structures of `allpass_chain`
+        self.paper_structure = (feedback_delay == 0 and stage_form == "df1" and not signed_feedback and lfo == "mlp")
+        if not self.paper_structure and method == "fs":
+            raise ValueError("Unexpected value for `method`: the device structures (feedback_delay, stage_form, "
+                             "signed_feedback, lfo='sweep') have time-domain paths only; use 'td_exact'")
         hop = max(1, round(0.01 * self.sample_rate)) if hop is None else hop
         if not isinstance(hop, int) or isinstance(hop, bool) or hop < 1:
             raise ValueError(f"Unexpected value for `hop`: expected an integer >= 1 (samples), found {hop!r}")
-        if not 0.0 < g2 < 1.0:
-            raise ValueError(f"Unexpected value for `g2`: expected in (0, 1), found {g2}")
+        low_g2 = -1.0 if signed_feedback else 0.0
+        if not low_g2 < g2 < 1.0:
+            raise ValueError(f"Unexpected value for `g2`: expected in ({low_g2:g}, 1), found {g2}")
         self.num_stages = num_stages
         self.hop = hop
-        self.lfo = LFOController(
-            lfo_rate_hz, lfo_damping, lfo_phase_rad, mlp_width, mlp_depth, self.sample_rate, break_hz_range
-        )
+        if lfo == "mlp":
+            self.lfo = LFOController(
+                lfo_rate_hz, lfo_damping, lfo_phase_rad, mlp_width, mlp_depth, self.sample_rate, break_hz_range
+            )
+        else:
+            self.sweep = SweepLFO(self.sample_rate, num_stages, lfo_rate_hz, lfo_phase_rad, centre_hz, sweep_octaves,
+                                  lfo_shape, stage_maps)
         self.g1 = nn.Parameter(torch.tensor(float(g1)))
-        self.g2_logit = nn.Parameter(torch.tensor(math.log(g2 / (1.0 - g2))))
+        # signed: g2 = 2 sigmoid(l) - 1 = tanh(l / 2) in (-1, 1); else sigmoid(l) in (0, 1)
+        unit = (g2 + 1.0) / 2.0 if signed_feedback else g2
+        self.g2_logit = nn.Parameter(torch.tensor(math.log(unit / (1.0 - unit))))
         self.biquad_b = nn.Parameter(torch.tensor([1.0, 0.0, 0.0]))
         self.biquad_a_raw = nn.Parameter(torch.zeros(2))
 
@@ -784,6 +821,8 @@ class Phaser(Effect):
 
     @property
     def g2(self) -> Tensor:
+        if self.signed_feedback:
+            return 2.0 * torch.sigmoid(self.g2_logit) - 1.0
         return torch.sigmoid(self.g2_logit)
 
     @property
@@ -801,8 +840,10 @@ class Phaser(Effect):
 
     def forward(self, x: Tensor) -> Tensor:
         """Process (B, C, T) audio; returns (B, C, T) in the promoted dtype of x and the parameters."""
-        x = check_audio(x)
+        x = check_audio(x, min_samples=1)
         n_time = x.shape[-1]
+        if not self.paper_structure:
+            return self._forward_device(x, torch.zeros(1, dtype=torch.int64))
         if self.method == "fs":
             p = self.allpass_frames(fs_num_frames(n_time, self.hop))
         else:
@@ -813,8 +854,50 @@ class Phaser(Effect):
         )
 
     def forward_batch(self, batch) -> Tensor:
-        """``self(batch["input"])``: (B, C, T) -> (B, C, T)."""
+        """``self(batch["input"])``: (B, C, T) -> (B, C, T).
+
+        With the device structures a batch may carry ``"offset"`` (B,), each item's first sample
+        in the recording, so that excerpts see the LFO at their absolute time (from rest).
+        """
+        if "offset" in batch and not self.paper_structure:
+            return self._forward_device(check_audio(batch["input"], min_samples=1), batch["offset"].to(torch.int64).reshape(-1))
         return self(batch["input"])
+
+    # ------------------------------------------------------------------ device structures
+    def device_coefficients(self, offsets: Tensor, num_samples: int) -> Tensor:
+        """Stage coefficients of `allpass_chain` for the device structures: (B', T, K)."""
+        if self.lfo_kind == "sweep":
+            log_f = self.sweep.log_break_hz(offsets, num_samples, self.num_stages)
+            return stage_coefficients(log_f, self.sample_rate, self.stage_form)
+        if bool((offsets != 0).any()):
+            p = torch.stack([self.allpass_samples_from(int(o), num_samples) for o in offsets.tolist()])
+        else:
+            p = self.allpass_trajectory(num_samples)[None]
+        coef = p if self.stage_form == "df1" else (1.0 - p) / 2.0
+        return coef[..., None].expand(*coef.shape, self.num_stages)
+
+    def _forward_device(self, x: Tensor, offsets: Tensor, state: dict | None = None, return_state: bool = False):
+        """The device structures: LFO -> `allpass_chain` -> g1 x + y_K -> biquad; ``state`` as
+        `process_block`'s "filters" (chain (B*C, K+1), biquad (B, C, 4))."""
+        n_batch, n_channels, n_time = x.shape
+        dtype = torch.promote_types(x.dtype, self.g1.dtype)
+        x = x.to(dtype)
+        coef = self.device_coefficients(offsets.to(x.device), n_time).to(dtype)  # (B', T, K)
+        rows_b = max(n_batch, coef.shape[0])
+        rows = rows_b * n_channels
+        xr = x.expand(rows_b, n_channels, n_time).reshape(rows, n_time)
+        cr = coef[:, None].expand(rows_b, n_channels, n_time, self.num_stages).reshape(rows, n_time, self.num_stages)
+        g2 = self.g2.to(dtype).reshape(1).expand(rows)
+        zi_chain = None if state is None else state["chain"]
+        y_k, zf_chain = allpass_chain(xr, cr, g2, zi_chain, form=self.stage_form, feedback_delay=self.feedback_delay,
+                                      return_zf=True)
+        o = self.g1.to(dtype) * x + y_k.reshape(rows_b, n_channels, n_time)
+        bq = lfilter(self.biquad_b.to(dtype), self.biquad_a.to(dtype), o, None if state is None else state["biquad"],
+                     return_zf=return_state)
+        if return_state:
+            y, zf_bq = bq
+            return y, {"chain": zf_chain, "biquad": zf_bq}
+        return bq
 
     # ------------------------------------------------------------------ streaming
     def allpass_frames_from(self, first_frame: int, count: int) -> Tensor:
@@ -907,6 +990,11 @@ class Phaser(Effect):
         dtype = torch.promote_types(x.dtype, self.g1.dtype)
         if n_block == 0:
             return x.to(dtype), state
+        if not self.paper_structure:
+            y, filters = self._forward_device(
+                x, torch.tensor([state["offset"]], dtype=torch.int64), state["filters"], return_state=True
+            )
+            return y, {**state, "offset": state["offset"] + n_block, "filters": filters}
         p = self.allpass_samples_from(state["offset"], n_block).to(dtype)[None]  # (1, T_block)
         y, filters = _phaser_td(
             x.to(dtype), p, self.g1.to(dtype).reshape(1), self.g2.to(dtype).reshape(1),
@@ -926,6 +1014,28 @@ class Phaser(Effect):
     def learned_parameters(self) -> dict[str, float]:
         b = self.biquad_b.tolist()
         a = self.biquad_a.tolist()
+        if self.lfo_kind == "sweep":
+            sw = self.sweep
+            w = torch.linspace(-1.0, 1.0, 201, dtype=sw.span.dtype)
+            log_f = torch.clamp(sw.log_centre + (sw.span + (sw.curve[0] + sw.curve[1] * w) * w) * w, sw.log_low, sw.log_high)
+            low, high = math.exp(float(log_f.min())), math.exp(float(log_f.max()))
+            out = {
+                "lfo_rate_hz": float(sw.rate_hz),
+                "lfo_phase_rad": float(torch.remainder(sw.phase, 2 * math.pi)),
+                "lfo_shape_triangle": float(torch.sigmoid(sw.shape_logit)),
+                "centre_hz": float(torch.exp(sw.log_centre)),
+                "sweep_low_hz": low,
+                "sweep_high_hz": high,
+                "sweep_curve_q2": float(sw.curve[0]),
+                "sweep_curve_q3": float(sw.curve[1]),
+                "g1": float(self.g1),
+                "g2": float(self.g2),
+                "biquad_b0": b[0], "biquad_b1": b[1], "biquad_b2": b[2], "biquad_a1": a[0], "biquad_a2": a[1],
+            }
+            if sw.stage_offsets is not None:
+                for k, o in enumerate(sw.stage_offsets.tolist()):
+                    out[f"stage{k + 1}_offset_octaves"] = o / math.log(2.0)
+            return out
         osc = self.lfo.oscillator
         return {
             "lfo_rate_hz": float(osc.rate_hz),
@@ -957,6 +1067,13 @@ class Phaser(Effect):
             raise ValueError(f"Unexpected value for `duration_s`: expected > 0 (s), found {duration_s}")
         n = max(1, int(duration_s * self.control_rate_hz) + 1)
         t_s = torch.arange(n, dtype=self.g1.dtype) / self.control_rate_hz
+        if self.lfo_kind == "sweep":
+            n_samples = int(duration_s * self.sample_rate) + 1
+            index = torch.arange(0, n_samples, self.hop)
+            w = self.sweep.waveform(torch.zeros(1, dtype=torch.int64), n_samples)[0, index].to(self.g1.dtype)
+            log_f = self.sweep.log_break_hz(torch.zeros(1, dtype=torch.int64), n_samples, self.num_stages)[0, index, 0]
+            t_s = index.to(self.g1.dtype) / self.sample_rate
+            return {"lfo": (t_s, w), "break_hz": (t_s, torch.exp(log_f))}
         s = self.lfo.lfo(n, self.control_rate_hz)
         p = self.allpass_frames(n)
         return {
@@ -964,3 +1081,192 @@ class Phaser(Effect):
             "allpass_coef": (t_s, p),
             "break_hz": (t_s, break_frequency_hz(p, self.sample_rate)),
         }
+
+
+# ----------------------------------------------------------------------------------------------
+# Structures of real devices (for `zoo fit`): per-stage coefficients, TPT stages, feedback through a
+# one-sample delay, a log-frequency sweep LFO. Time domain only; the paper's model stays the default.
+# ----------------------------------------------------------------------------------------------
+
+#: stage forms of `allpass_chain`: the paper's direct form (Eq. 10) and the TPT form
+STAGE_FORMS = ("df1", "tpt")
+
+
+class ChainLoopFunction(torch.autograd.Function):
+    r"""K first-order all-passes with per-stage coefficients, DF1 or TPT stages, and feedback
+    delay-free or through a one-sample delay; exact adjoint (`zoo.effects.kernels_phaser_chain`).
+
+    Inputs: x (N, T); coef (N, T, K) (DF1: p; TPT: G = g / (1 + g), g = tan(pi f_b / F_s));
+    g2 (N,), |g2| < 1; zi (N, K+1); form 0/1; delay 0/1. Outputs y_K (N, T) and zf (N, K+1).
+    CPU, float32/float64, first-order autograd (no double backward, no jvp).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, coef: Tensor, g2: Tensor, zi: Tensor, form: int, delay: int):
+        from . import kernels_phaser_chain as kc
+
+        n_rows, n_time, k_stages = coef.shape
+        y = torch.empty_like(x)
+        zf = torch.empty_like(zi)
+        save = any(ctx.needs_input_grad[:4])  # the states are kept only when a gradient is wanted
+        shape_ps = (n_rows, n_time, k_stages + 1) if save else (0, 0, 0)
+        ps = x.new_empty(shape_ps)
+        uu = x.new_empty((n_rows, n_time) if save else (0, 0))
+        yy = x.new_empty((n_rows, n_time, k_stages) if save else (0, 0, 0))
+        kc.chain_forward(x.detach().numpy(), coef.detach().numpy(), g2.detach().numpy(), zi.detach().numpy(), form, delay,
+                         y.numpy(), zf.numpy(), save, ps.numpy(), uu.numpy(), yy.numpy())
+        ctx.form, ctx.delay = form, delay
+        if save:
+            ctx.save_for_backward(coef, g2, ps, uu, yy)
+        return y, zf
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor | None, grad_zf: Tensor | None):
+        from . import kernels_phaser_chain as kc
+
+        coef, g2, ps, uu, yy = ctx.saved_tensors
+        n_rows, n_time, k_stages = coef.shape
+        grad_y = uu.new_zeros(n_rows, n_time) if grad_y is None else grad_y.contiguous()
+        grad_zf = uu.new_zeros(n_rows, k_stages + 1) if grad_zf is None else grad_zf.contiguous()
+        grad_x = torch.empty_like(grad_y)
+        grad_c = torch.zeros_like(coef)
+        grad_g = torch.empty_like(g2)
+        grad_zi = torch.empty_like(grad_zf)
+        kc.chain_backward(grad_y.numpy(), grad_zf.numpy(), coef.detach().numpy(), g2.detach().numpy(), ctx.form,
+                          ctx.delay, ps.numpy(), uu.numpy(), yy.numpy(), grad_x.numpy(), grad_c.numpy(),
+                          grad_g.numpy(), grad_zi.numpy())
+        need = ctx.needs_input_grad
+        return (grad_x if need[0] else None, grad_c if need[1] else None, grad_g if need[2] else None,
+                grad_zi if need[3] else None, None, None)
+
+
+def allpass_chain(
+    x: Tensor,
+    coef: Tensor,
+    g2: Tensor,
+    zi: Tensor | None = None,
+    *,
+    form: str = "df1",
+    feedback_delay: int = 0,
+    return_zf: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    r"""K first-order all-passes with per-stage, per-sample coefficients, in a feedback loop.
+
+    DF1 stages (Eq. 10): y_k[n] = p_k[n] (y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1]; TPT stages
+    (Zavalishin): v = G (y_{k-1} - s), lp = v + s, y_k = 2 lp - y_{k-1}, s <- lp + v. Loop:
+    u[n] = x[n] + g2 y_K[n - d], d = ``feedback_delay`` (0: delay-free, solved per sample; 1: JUCE-style).
+    Frozen-time, a DF1 stage is (p - z^-1)/(1 - p z^-1); a TPT stage is its negative with p = 1 - 2G.
+
+    Args:
+        x: input, (N, T).
+        coef: (N, T, K): p_k[n] in (-1, 1) for ``"df1"``, G_k[n] in (0, 1) for ``"tpt"`` (not checked).
+        g2: feedback gain, (N,), |g2| < 1 (not checked).
+        zi: state (N, K+1), see `zoo.effects.kernels_phaser_chain`. Default None: at rest.
+        form: ``"df1"`` (default) or ``"tpt"``.
+        feedback_delay: 0 (default, delay-free) or 1.
+        return_zf: also return the final state.
+
+    Returns:
+        y_K (N, T), or (y_K, zf).
+
+    Raises:
+        ValueError: an unknown form or delay, or mismatched shapes.
+
+    Supports:
+        CPU, float32 and float64, first-order autograd.
+    """
+    if form not in STAGE_FORMS:
+        raise ValueError(f"Unexpected value for `form`: expected one of {STAGE_FORMS}, found {form!r}")
+    if feedback_delay not in (0, 1):
+        raise ValueError(f"Unexpected value for `feedback_delay`: expected 0 or 1 (samples), found {feedback_delay!r}")
+    if x.dim() != 2 or coef.dim() != 3 or coef.shape[:2] != x.shape or g2.shape != x.shape[:1]:
+        raise ValueError(
+            f"Unexpected shapes for `x`, `coef`, `g2`: expected (N, T), (N, T, K) and (N,), found "
+            f"{tuple(x.shape)}, {tuple(coef.shape)} and {tuple(g2.shape)}"
+        )
+    k_stages = coef.shape[-1]
+    if zi is None:
+        zi = x.new_zeros(x.shape[0], k_stages + 1)
+    elif zi.shape != (x.shape[0], k_stages + 1):
+        raise ValueError(f"Unexpected shape for `zi`: expected {(x.shape[0], k_stages + 1)}, found {tuple(zi.shape)}")
+    dtype = x.dtype
+    y, zf = ChainLoopFunction.apply(
+        x.contiguous(), coef.to(dtype).contiguous(), g2.to(dtype).contiguous(), zi.to(dtype).contiguous(),
+        STAGE_FORMS.index(form), int(feedback_delay),
+    )
+    return (y, zf) if return_zf else y
+
+
+def _triangle(theta: Tensor) -> Tensor:
+    """Triangle wave with the phase of cos: 1 at theta = 0, -1 at pi."""
+    wrapped = torch.remainder(theta + math.pi, 2.0 * math.pi) - math.pi  # in [-pi, pi)
+    return 1.0 - 2.0 * wrapped.abs() / math.pi
+
+
+class SweepLFO(nn.Module):
+    r"""An LFO sweeping the break frequency in log frequency, as most phasers do.
+
+    .. math::
+
+        \theta(t) = 2\pi f_0 t + \phi, \quad w = (1 - m) \cos\theta + m\,\mathrm{tri}(\theta),
+
+        \ln f_k(t) = \mathrm{clip}(\ln f_c + s\,w + q_2 w^2 + q_3 w^3 + o_k,\ \ln 20,\ \ln \min(20000, 0.49 F_s))
+
+    with rate f_0 (Hz), phase phi (rad), shape m in (0, 1) (0 sine, 1 triangle), centre f_c (Hz),
+    half-width s (nepers of frequency; s / ln 2 octaves), a curvature q_2, q_3 (initially 0: other
+    frequency maps than the exponential one, e.g. a sweep linear in Hz, or lopsided LFO shapes) and
+    per-stage offsets o_k (zero unless ``stage_maps``). The clip is the audio band (JUCE's dsp::Phaser clips its sweep there too).
+
+    Args:
+        sample_rate: F_s (Hz).
+        num_stages: K.
+        rate_hz, phase_rad, centre_hz, sweep_octaves, shape: initial values.
+        stage_maps: learn per-stage offsets o_k (notch spacing not fixed).
+    """
+
+    def __init__(self, sample_rate: float, num_stages: int, rate_hz: float, phase_rad: float, centre_hz: float,
+                 sweep_octaves: float, shape: float, stage_maps: bool) -> None:
+        super().__init__()
+        if not rate_hz > 0 or not centre_hz > 0:
+            raise ValueError(f"Unexpected LFO init: expected rate_hz > 0 and centre_hz > 0, found {rate_hz}, {centre_hz}")
+        self.sample_rate = float(sample_rate)
+        self.log_rate = nn.Parameter(torch.tensor(math.log(rate_hz)))
+        self.phase = nn.Parameter(torch.tensor(float(phase_rad)))
+        self.log_centre = nn.Parameter(torch.tensor(math.log(centre_hz)))
+        self.span = nn.Parameter(torch.tensor(float(sweep_octaves) * math.log(2.0)))
+        m = min(max(float(shape), 0.02), 0.98)
+        self.shape_logit = nn.Parameter(torch.tensor(math.log(m / (1.0 - m))))
+        self.curve = nn.Parameter(torch.zeros(2))  # q_2, q_3
+        self.stage_offsets = nn.Parameter(torch.zeros(num_stages)) if stage_maps else None
+        self.log_low = math.log(20.0)
+        self.log_high = math.log(min(20000.0, 0.49 * self.sample_rate))
+
+    @property
+    def rate_hz(self) -> Tensor:
+        return torch.exp(self.log_rate)
+
+    def waveform(self, offsets: Tensor, num_samples: int) -> Tensor:
+        """w for samples offsets[b] + n, n < num_samples: (B', T), in float64 before the cast."""
+        n = torch.arange(num_samples, dtype=torch.float64, device=offsets.device)
+        t_s = (offsets.to(torch.float64)[:, None] + n) / self.sample_rate
+        cycles = self.rate_hz.to(torch.float64) * t_s
+        theta = 2.0 * math.pi * (cycles - torch.floor(cycles).detach()) + self.phase.to(torch.float64)
+        m = torch.sigmoid(self.shape_logit).to(torch.float64)
+        return (1.0 - m) * torch.cos(theta) + m * _triangle(theta)
+
+    def log_break_hz(self, offsets: Tensor, num_samples: int, num_stages: int) -> Tensor:
+        """ln f_k: (B', T, K)."""
+        w = self.waveform(offsets, num_samples).to(self.span.dtype)
+        log_f = (self.log_centre + (self.span + (self.curve[0] + self.curve[1] * w) * w) * w)[..., None]
+        if self.stage_offsets is not None:
+            log_f = log_f + self.stage_offsets
+        else:
+            log_f = log_f.expand(*log_f.shape[:-1], num_stages)
+        return torch.clamp(log_f, self.log_low, self.log_high)
+
+
+def stage_coefficients(log_break_hz: Tensor, sample_rate: float, form: str) -> Tensor:
+    """Break frequency (ln Hz) -> stage coefficient: p = (1 - g)/(1 + g) (DF1) or G = g/(1 + g) (TPT),
+    g = tan(pi f_b / F_s) (the bilinear transform, prewarped)."""
+    g = torch.tan(torch.exp(log_break_hz) * (math.pi / sample_rate))
+    return (1.0 - g) / (1.0 + g) if form == "df1" else g / (1.0 + g)

@@ -2,7 +2,9 @@
 
 Public API:
 
-* `allpole(x, a, zi=None, *, return_zf=False)` - y[n] = x[n] - sum_i a_i[n] y[n-i] (Eq. 1)
+* `allpole(x, a, zi=None, *, return_zf=False, backend=None)` - y[n] = x[n] - sum_i a_i[n] y[n-i] (Eq. 1)
+* `use_backend("torch")` - a context manager: the pure-PyTorch scan (any device, TorchScript,
+  export) instead of Numba/Triton; `allpole_torch` is that scan as a scriptable function
 * `linear_recurrence(a, x, zi=None)` - h[n] = a[n] h[n-1] + x[n]
 * `lfilter(b, a, x, zi=None)` - time-varying FIR then all-pole (the paper's form)
 * `sosfilt(sos, x, zi=None)` - exact cascade of (time-varying) second-order sections
@@ -14,6 +16,7 @@ Public API:
   `set_buffer_cache`, `empty_buffer_cache`, `buffer_cache_info`
 """
 
+from ._backend import use_backend
 from ._buffers import buffer_cache_info, empty_buffer_cache, set_buffer_cache
 from .allpole import allpole, fir, lfilter, linear_recurrence, sosfilt
 from .design import (
@@ -27,9 +30,12 @@ from .design import (
     rbj_lowpass,
 )
 from .frequency_sampling import fft_size, frequency_response, fs_filter, fs_num_frames
+from .kernels.torch_scan import allpole_torch
 
 __all__ = [
     "allpole",
+    "allpole_torch",
+    "use_backend",
     "linear_recurrence",
     "lfilter",
     "sosfilt",

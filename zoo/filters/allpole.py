@@ -28,8 +28,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import broadcast_leading, check_finite, check_same_device, check_tensor, compute_dtype
+from ._checks import broadcast_leading, check_finite, check_same_device, check_stable, check_tensor, compute_dtype
+from ._backend import uses_torch_backend
 from .autograd import allpole_function
+from .kernels.torch_scan import allpole_torch
 
 __all__ = ["allpole", "linear_recurrence", "lfilter", "sosfilt", "fir"]
 
@@ -69,6 +71,7 @@ def allpole(
     *,
     return_zf: bool = False,
     validate: bool = False,
+    backend: str | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     r"""Filter ``x`` with a time-varying all-pole filter.
 
@@ -80,10 +83,17 @@ def allpole(
             time-invariant.
         zi: initial state, past outputs newest first (``zi[..., 0] = y[-1]``). Default: zeros.
         return_zf: also return the final state, in the same convention as ``zi``.
-        validate: check (with a device sync) that inputs are finite and every pole lies inside the
-            unit circle; raise ``ValueError`` otherwise. Default False: an unstable filter then
-            simply grows (possibly to Inf/NaN), as any IIR filter would; check cheaply with
-            `zoo.filters.max_pole_radius`.
+        validate: check (with a device sync) that inputs are finite and that at every time step
+            every pole lies strictly inside the unit circle (a pole on the circle, radius exactly
+            1, counts as unstable); raise ``ValueError`` naming the first offending sample
+            otherwise. The test is Schur-Cohn's step-down recursion, O(M^2) per step and
+            vectorised, with memory a small multiple of ``a``'s. It is the frozen-time check:
+            necessary, not sufficient, for coefficients that vary fast. Default False: an unstable
+            filter then simply grows (possibly to Inf/NaN), as any IIR filter would.
+        backend: "auto" (Numba on CPU, Triton on CUDA, the pure-PyTorch scan on other devices
+            and under TorchScript or export) or "torch" (the pure-PyTorch scan,
+            `zoo.filters.kernels.torch_scan`). Default None: the choice of the enclosing
+            `zoo.filters.use_backend` block, else "auto".
 
     Shape:
         - x: (..., T)
@@ -97,13 +107,14 @@ def allpole(
 
     Raises:
         TypeError: an argument is not a floating point or complex tensor.
-        ValueError: shapes do not match or broadcast, M = 0, devices differ, or (with ``validate``)
-            an unstable filter or a non-finite value.
+        ValueError: shapes do not match or broadcast, M = 0, devices differ, an unknown ``backend``,
+            or (with ``validate``) an unstable filter or a non-finite value.
 
     Supports:
-        CPU (Numba) and CUDA (Triton); float32/64, complex64/128, float16/bfloat16 (computed in
-        float32); autograd of any order for x, a and zi; forward-mode AD; ``torch.func.vmap``;
-        ``torch.compile`` without graph breaks.
+        CPU (Numba) and CUDA (Triton); any device with ``backend="torch"`` (chosen automatically
+        off CPU/CUDA; its gradients come from autograd through tensor ops); float32/64,
+        complex64/128, float16/bfloat16 (computed in float32); autograd of any order for x, a
+        and zi; forward-mode AD; ``torch.func.vmap``; ``torch.compile`` without graph breaks.
     """
     x = check_tensor(x, "x")
     a = check_tensor(a, "a")
@@ -127,14 +138,10 @@ def allpole(
     lead = broadcast_leading(shapes)
     kernel_dtype, out_dtype = compute_dtype(x, a, zi)
     if validate:
-        from .design import max_pole_radius
-
-        for name, t in (("x", x), ("a", a), ("zi", zi)):
+        for name, t in (("x", x), ("zi", zi)):
             if t is not None:
                 check_finite(t, name)
-        radius = float(max_pole_radius(a.detach()).max()) if a.numel() else 0.0
-        if radius >= 1.0:
-            raise ValueError(f"Unstable filter in `a`: the largest pole radius is {radius:.6g} (must be < 1)")
+        check_stable(a, "a", time_varying)  # flags NaN/Inf in `a` as well, by name and index
 
     n_time = x.shape[-1]
     n_rows = 1
@@ -147,7 +154,10 @@ def allpole(
     else:
         zi2 = _as_rows(zi, kernel_dtype, lead, (order,), n_rows)
 
-    y2 = allpole_function(x2, a2, zi2)
+    if uses_torch_backend(backend, x.device):
+        y2, _ = allpole_torch(x2, a2, zi2)
+    else:
+        y2 = allpole_function(x2, a2, zi2)
     y = y2 if lead == (n_rows,) else y2.reshape(*lead, n_time)
     y = y.to(out_dtype)
     if not return_zf:

@@ -1,6 +1,6 @@
 """Training with PyTorch Lightning: `EffectModule`, losses, callbacks, loggers and the `zoo train` CLI.
 
-This is the only package of the zoo that imports Lightning (``pip install 'zoo[train]'``).
+This is the only package of the zoo that imports Lightning (``pip install 'allpole-zoo[train]'``).
 
 - `EffectModule`: one LightningModule for every `zoo.effects.Effect` (TD/FS switch, float64,
   optimiser and scheduler from config, NaN/Inf guard).

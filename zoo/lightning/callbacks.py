@@ -1,4 +1,19 @@
-"""Callbacks: media (audio, spectrograms, learned controls) and learned parameters at validation end.
+"""Callbacks: `LastCheckpoint` (``last.ckpt`` whenever training stops, and periodically), and
+`MediaLogger` (audio, spectrograms, learned controls, learned parameters at validation end).
+
+`LastCheckpoint` writes ``<dirpath>/last.ckpt``, atomically (a temporary file renamed into place, so
+a kill during the write leaves the previous one intact):
+
+- every ``every_n_steps`` optimiser steps or ``every_n_seconds`` of training, whichever comes first
+  (SIGKILL cannot be caught, so this bounds what a kill loses);
+- when training stops for any reason: ``max_steps`` (mid-epoch included), ``max_epochs``,
+  ``max_time``, early stopping, and Ctrl-C (KeyboardInterrupt). Not after an error such as
+  `NonFiniteLossError`: the state of a failed step is not worth resuming from. Nothing is written
+  under ``fast_dev_run`` (as for Lightning's ``ModelCheckpoint``).
+
+The checkpoint holds what an exact resume needs: weights, optimiser and scheduler, the loops'
+progress, the RNG states (see `EffectModule.on_save_checkpoint`) and, for the zoo's data modules,
+the training sampler's epoch and position (see `zoo.lightning.datamodules.ResumableLoader`).
 
 `MediaLogger` keeps the first validation batch, runs the effect on it at the end of validation
 (with the module's validation method) and logs, through `zoo.lightning.logging`:
@@ -16,7 +31,10 @@ Only rank 0 logs; the sanity check is skipped.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import torch
@@ -26,11 +44,98 @@ try:
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Callback
 except ImportError as error:  # pragma: no cover
-    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'zoo[train]'") from error
+    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'allpole-zoo[train]'") from error
 
 from .logging import log_audio, log_figure, log_scalars
 
-__all__ = ["MediaLogger"]
+__all__ = ["LastCheckpoint", "MediaLogger"]
+
+
+class LastCheckpoint(Callback):
+    """Write ``last.ckpt`` periodically and whenever training stops (see the module docstring).
+
+    Args:
+        dirpath: folder of ``last.ckpt``. Default None: ``<trainer.default_root_dir>/checkpoints``
+            (`zoo.lightning.cli.ZooCLI` sets it to ``checkpoint.dirpath``).
+        every_n_steps: save every this many optimiser steps; None or 0 turns it off. Default 100.
+        every_n_seconds: save when this much time (s) has passed since the last save; None or 0
+            turns it off. Default 60.
+        filename: the file name. Default ``"last.ckpt"`` (what ``ckpt_path="last"`` finds).
+
+    Raises:
+        ValueError: a negative ``every_n_steps`` or ``every_n_seconds``, or a ``filename`` that
+            does not end in ``.ckpt``.
+    """
+
+    def __init__(
+        self,
+        dirpath: Optional[str] = None,
+        every_n_steps: Optional[int] = 100,
+        every_n_seconds: Optional[float] = 60.0,
+        filename: str = "last.ckpt",
+    ) -> None:
+        super().__init__()
+        if every_n_steps is not None and (isinstance(every_n_steps, bool) or int(every_n_steps) != every_n_steps or every_n_steps < 0):
+            raise ValueError(f"Unexpected value for `every_n_steps`: expected an integer >= 0 or None, found {every_n_steps!r}")
+        if every_n_seconds is not None and not (math.isfinite(float(every_n_seconds)) and float(every_n_seconds) >= 0):
+            raise ValueError(f"Unexpected value for `every_n_seconds`: expected a finite number >= 0 (s) or None, found {every_n_seconds!r}")
+        if not str(filename).endswith(".ckpt") or os.sep in str(filename):
+            raise ValueError(f"Unexpected value for `filename`: expected a file name ending in .ckpt, found {filename!r}")
+        self.dirpath = None if dirpath is None else str(dirpath)
+        self.every_n_steps = int(every_n_steps or 0)
+        self.every_n_seconds = float(every_n_seconds or 0.0)
+        self.filename = str(filename)
+        self._saved_step: Optional[int] = None
+        self._saved_time = time.monotonic()
+
+    def path(self, trainer: "pl.Trainer") -> Path:
+        """Where ``last.ckpt`` goes for this trainer."""
+        folder = self.dirpath if self.dirpath is not None else os.path.join(trainer.default_root_dir, "checkpoints")
+        return Path(folder) / self.filename
+
+    @staticmethod
+    def _active(trainer: "pl.Trainer") -> bool:
+        # as ModelCheckpoint: nothing from fast_dev_run (a smoke test) or the sanity check
+        return not trainer.fast_dev_run and not trainer.sanity_checking
+
+    def save(self, trainer: "pl.Trainer") -> Path:
+        """Write the checkpoint now (every rank must call it; rank 0 writes). Returns its path."""
+        path = self.path(trainer)
+        temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        if trainer.is_global_zero:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(temporary)
+        if trainer.is_global_zero:
+            os.replace(temporary, path)
+        self._saved_step = trainer.global_step
+        self._saved_time = time.monotonic()
+        return path
+
+    def on_train_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        self._saved_step = trainer.global_step  # a resumed run starts from a saved state
+        self._saved_time = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if not self._active(trainer) or trainer.global_step == self._saved_step:
+            return
+        due = self.every_n_steps > 0 and trainer.global_step - (self._saved_step or 0) >= self.every_n_steps
+        if not due and self.every_n_seconds > 0:
+            due = time.monotonic() - self._saved_time >= self.every_n_seconds
+            if trainer.world_size > 1:  # ranks must agree, or save_checkpoint's barrier hangs
+                due = trainer.strategy.broadcast(due)
+        if due:
+            self.save(trainer)
+
+    def on_train_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        # max_steps, max_epochs, max_time and early stopping all end here
+        if self._active(trainer) and (trainer.global_step != self._saved_step or not self.path(trainer).exists()):
+            self.save(trainer)
+
+    def on_exception(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt) and self._active(trainer) and trainer.global_step != self._saved_step:
+            self.save(trainer)
 
 
 def _slice_batch(batch: Mapping[str, Any], max_items: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Usage::
     zoo train -c recipes/phaser/pedalboard.yaml --print_config      # resolved config, no run
     zoo train -c recipes/phaser/pedalboard.yaml --trainer.max_steps 200 --model.double true
     zoo train -c recipes/phaser/pedalboard.yaml --ckpt_path last    # resume from last.ckpt
+    zoo train -c recipes/phaser/pedalboard.yaml --last_checkpoint.every_n_steps 20  # save more often
     zoo train -c recipes/phaser/pedalboard.yaml --auto_resume true  # same; no-op on the first run
     zoo train -c recipes/phaser/pedalboard.yaml --logger csv        # no W&B
     zoo train -c recipes/phaser/pedalboard.yaml --wandb_online true # stream to W&B
@@ -16,9 +17,17 @@ What it adds to LightningCLI:
 - ``model`` is always `EffectModule` (``model.effect`` picks the effect by class path) and ``data``
   any ``LightningDataModule`` by class path.
 - ``seed_everything`` defaults to 0; ``trainer.default_root_dir`` to ``runs/default``.
-- ``checkpoint.*``: a ``ModelCheckpoint`` that is always present, with ``save_last: true`` and
-  ``dirpath`` defaulting to ``<default_root_dir>/checkpoints`` (so ``last.ckpt`` has a fixed place
-  and ``--ckpt_path last`` finds it whatever the logger).
+- ``checkpoint.*``: a ``ModelCheckpoint`` that is always present (the best/top-k checkpoints), with
+  ``dirpath`` defaulting to ``<default_root_dir>/checkpoints``.
+- ``last_checkpoint.*``: `LastCheckpoint`, which writes ``<checkpoint.dirpath>/last.ckpt`` (so
+  ``--ckpt_path last`` finds it whatever the logger), atomically, every
+  ``last_checkpoint.every_n_steps`` steps (default 100) or ``last_checkpoint.every_n_seconds``
+  (default 60), and whenever training stops (max_steps, max_epochs, max_time, early stopping,
+  Ctrl-C). ``checkpoint.save_last`` (default true) switches it on or off; the ``ModelCheckpoint``
+  itself never writes ``last.ckpt``, so that two callbacks never write the same file. A run
+  resumed with ``--ckpt_path last`` after a kill repeats the uninterrupted run from the saved step
+  on: same batches (shuffled or not, with the zoo's data modules), same RNG states, same logged
+  steps.
 - ``media.*``: the `MediaLogger` callback (audio, spectrograms, learned controls).
 - ``logger`` (``auto``/``wandb``/``csv``/``tensorboard``/``none``), ``wandb_online``,
   ``wandb_project``, ``run_name``: the tracker, built by `zoo.lightning.logging.make_logger` into
@@ -48,9 +57,9 @@ try:
     from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 except ImportError as error:  # pragma: no cover
-    raise ImportError("`zoo train` needs PyTorch Lightning and jsonargparse: pip install 'zoo[train]'") from error
+    raise ImportError("`zoo train` needs PyTorch Lightning and jsonargparse: pip install 'allpole-zoo[train]'") from error
 
-from .callbacks import MediaLogger
+from .callbacks import LastCheckpoint, MediaLogger
 from .logging import LOGGER_KINDS, make_logger
 from .module import EffectModule
 
@@ -75,6 +84,7 @@ class ZooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True})
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.add_lightning_class_args(MediaLogger, "media")
         parser.add_argument(
             "--logger",
@@ -101,6 +111,8 @@ class ZooCLI(LightningCLI):
         config.trainer.default_root_dir = root
         if config.checkpoint.get("dirpath") is None:
             config.checkpoint.dirpath = str(Path(root) / "checkpoints")
+        if config.last_checkpoint.get("dirpath") is None:
+            config.last_checkpoint.dirpath = config.checkpoint.dirpath
         if config.get("auto_resume") and self.subcommand == "fit" and config.get("ckpt_path") is None:
             config.ckpt_path = "last"
 
@@ -121,6 +133,14 @@ class ZooCLI(LightningCLI):
             present = present if isinstance(present, list) else [present]
             if not any(isinstance(c, LearningRateMonitor) for c in present + callbacks):
                 callbacks = [*callbacks, LearningRateMonitor(logging_interval="step")]
+        # last.ckpt is LastCheckpoint's, switched by checkpoint.save_last; a ModelCheckpoint that
+        # saved it too would add last-v1.ckpt beside it (its version counter).
+        save_last = bool(cli_config.checkpoint.get("save_last"))
+        for callback in callbacks:
+            if isinstance(callback, ModelCheckpoint):
+                callback.save_last = False
+        if not save_last:
+            callbacks = [c for c in callbacks if not isinstance(c, LastCheckpoint)]
         return super()._instantiate_trainer(config, callbacks)
 
 

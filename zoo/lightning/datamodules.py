@@ -39,9 +39,9 @@ from torch.utils.data import DataLoader, Dataset
 try:
     import lightning.pytorch as pl
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError("zoo.lightning.datamodules needs PyTorch Lightning: pip install 'zoo[train]'") from error
+    raise ImportError("zoo.lightning.datamodules needs PyTorch Lightning: pip install 'allpole-zoo[train]'") from error
 
-from zoo.data._checks import check_fractions, check_int, check_seed
+from zoo.data._checks import check_fractions, check_int, check_nan_policy, check_seed
 from zoo.data.datasets import (
     PairedSegments,
     RenderedEffectDataset,
@@ -53,6 +53,8 @@ from zoo.data.datasets import (
 
 __all__ = [
     "DEFAULT_EFFECT",
+    "EpochSeededSampler",
+    "ResumableLoader",
     "PairedFolderDataModule",
     "RenderedEffectDataModule",
     "SynthNotesDataModule",
@@ -90,28 +92,108 @@ def _seed_worker(worker_id: int) -> None:
 
 class EpochSeededSampler(torch.utils.data.Sampler[int]):
     """A random permutation per epoch, drawn from ``seed + epoch`` (``set_epoch``), not from a
-    generator's running state: resuming at epoch k reproduces epoch k's order exactly.
+    generator's running state: resuming at epoch k reproduces epoch k's order exactly. With
+    ``shuffle=False`` the order is 0, 1, 2, ... in every epoch.
+
+    To resume mid-epoch, `skip` drops the first items of the next iteration only (see
+    `ResumableLoader`), so the batches that follow are exactly those of an uninterrupted run.
 
     Args:
         num_items: dataset length.
         seed: base seed.
+        shuffle: permute (True) or keep the dataset order. Default True.
     """
 
-    def __init__(self, num_items: int, seed: int) -> None:
+    def __init__(self, num_items: int, seed: int, shuffle: bool = True) -> None:
         self.num_items = int(num_items)
         self.seed = int(seed)
+        self.shuffle = bool(shuffle)
         self.epoch = 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def __iter__(self):
+    def skip(self, epoch: int, items: int) -> None:
+        """Make the next iteration epoch ``epoch``'s order without its first ``items`` items."""
+        self.epoch = int(epoch)
+        self._skip = int(items)
+
+    def order(self, epoch: int) -> list[int]:
+        """Epoch ``epoch``'s order of the dataset indices."""
+        if not self.shuffle:
+            return list(range(self.num_items))
         generator = torch.Generator()
-        generator.manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.num_items, generator=generator).tolist())
+        generator.manual_seed(self.seed * 1_000_003 + int(epoch))
+        return torch.randperm(self.num_items, generator=generator).tolist()
+
+    def __iter__(self):
+        skip, self._skip = self._skip, 0
+        return iter(self.order(self.epoch)[skip:])
 
     def __len__(self) -> int:
         return self.num_items
+
+
+class ResumableLoader(DataLoader):
+    """The training `DataLoader` of the zoo's data modules: its position survives a checkpoint.
+
+    Lightning stores ``state_dict()`` in every checkpoint and calls ``load_state_dict`` before the
+    first batch of a resumed run (loaders with this interface are "stateful" to Lightning). The
+    state is the sampler's epoch and the number of batches of that epoch the training loop has
+    consumed, read from the trainer's progress at save time; on resume the sampler skips those
+    batches, so a run resumed after a kill sees exactly the batches, in the same order, that an
+    uninterrupted run sees (shuffled or not). The worker seeds are drawn from ``(seed, epoch)`` too.
+
+    Args:
+        dataset: the training set.
+        sampler: its `EpochSeededSampler`.
+        seed: seed of the loader's generator (worker seeds), combined with the epoch.
+        trainer_fn: a callable returning the attached Lightning trainer (or None).
+        **kwargs: the other `DataLoader` arguments (``batch_size``, ``drop_last``, ...).
+    """
+
+    def __init__(self, dataset: Dataset, sampler: Any, seed: int, trainer_fn: Any, **kwargs: Any) -> None:
+        super().__init__(dataset, sampler=sampler, **kwargs)
+        # Lightning may rebuild the loader around a distributed wrapper of the sampler (DDP); the
+        # mid-epoch position is then not restored (Lightning's own behaviour).
+        self.epoch_sampler = sampler if isinstance(sampler, EpochSeededSampler) else None
+        self.seed = int(seed)
+        self.trainer_fn = trainer_fn
+
+    def __iter__(self):
+        if self.generator is not None and self.epoch_sampler is not None:
+            self.generator.manual_seed(self.seed * 1_000_003 + self.epoch_sampler.epoch)
+        return super().__iter__()
+
+    def _consumed_batches(self) -> int:
+        trainer = self.trainer_fn()
+        if trainer is None:
+            return 0
+        progress = trainer.fit_loop.epoch_loop.batch_progress
+        total, current = progress.total, progress.current
+        consumed = current.completed
+        # Saved from on_train_batch_end (periodic checkpoints): that batch has been stepped on but
+        # not yet counted as completed; Lightning counts it on restore (see TrainingEpochLoop.
+        # update_restart_stage), and so do we.
+        if total.ready == total.started == total.processed == total.completed + 1:
+            consumed += 1
+        return int(consumed)
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"epoch", "batches"}``: where the training loop is in the current epoch."""
+        if self.epoch_sampler is None:
+            return {}
+        return {"epoch": int(self.epoch_sampler.epoch), "batches": self._consumed_batches()}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if self.epoch_sampler is None or "epoch" not in state:
+            return
+        epoch, batches = int(state["epoch"]), int(state["batches"])
+        if batches >= len(self):  # saved at the end of an epoch: the next one starts afresh
+            epoch, batches = epoch + 1, 0
+        self.epoch_sampler.skip(epoch, batches * int(self.batch_size))
+
 
 class _ZooDataModule(pl.LightningDataModule):
     """Shared loader logic: subclasses implement ``_build(split) -> Dataset``."""
@@ -159,11 +241,8 @@ class _ZooDataModule(pl.LightningDataModule):
         dataset = self._dataset(split)
         # The shuffle order is a function of (seed, epoch) alone, so a run resumed from a checkpoint
         # sees the same batches as an uninterrupted one (Lightning calls `set_epoch` every epoch).
-        sampler = EpochSeededSampler(len(dataset), seed) if shuffle else None
-        return DataLoader(
-            dataset,
+        options = dict(
             batch_size=self.batch_size,
-            sampler=sampler,
             drop_last=drop_last,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
@@ -171,6 +250,11 @@ class _ZooDataModule(pl.LightningDataModule):
             worker_init_fn=_seed_worker if self.num_workers > 0 else None,
             persistent_workers=self.num_workers > 0,
         )
+        if split != "train":
+            return DataLoader(dataset, **options)
+        # The training loader is resumable mid-epoch, shuffled or not (see ResumableLoader).
+        sampler = EpochSeededSampler(len(dataset), seed, shuffle=shuffle)
+        return ResumableLoader(dataset, sampler, seed, trainer_fn=lambda: getattr(self, "trainer", None), **options)
 
     def train_dataloader(self) -> DataLoader:
         """Training batches, shuffled by a generator seeded with ``seed``."""
@@ -219,6 +303,8 @@ class PairedFolderDataModule(_ZooDataModule):
         wet_dir: Sub-folder of wet files. Default ``"wet"``.
         dry_suffix: Dry file suffix in the flat layout. Default ``"_dry"``.
         wet_suffix: Wet file suffix in the flat layout. Default ``"_wet"``.
+        nan: A NaN or Inf sample in a file: ``"error"`` (a ``ValueError`` naming the file and the
+            first frame) or ``"zero"`` (replaced by 0, with a warning). Default ``"error"``.
         batch_size: Batch size. Default 4.
         num_workers: DataLoader workers. Default 0.
         seed: Seed of the training order. Default 0.
@@ -227,6 +313,9 @@ class PairedFolderDataModule(_ZooDataModule):
 
     Shape:
         batch["input"]: ``(B, C, segment_samples)``; batch["target"]: ``(B, C', segment_samples)``.
+
+    Warns:
+        UserWarning: a silent wet file (peak at or below -90 dBFS) in the training data, named.
     """
 
     def __init__(
@@ -244,6 +333,7 @@ class PairedFolderDataModule(_ZooDataModule):
         wet_dir: str = "wet",
         dry_suffix: str = "_dry",
         wet_suffix: str = "_wet",
+        nan: str = "error",
         batch_size: int = 4,
         num_workers: int = 0,
         seed: int = 0,
@@ -266,6 +356,7 @@ class PairedFolderDataModule(_ZooDataModule):
             wet_dir=wet_dir,
             dry_suffix=dry_suffix,
             wet_suffix=wet_suffix,
+            nan=check_nan_policy(nan),
         )
         self._sample_rate = sample_rate
 

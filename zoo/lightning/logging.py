@@ -29,7 +29,7 @@ import numpy as np
 try:
     from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 except ImportError as error:  # pragma: no cover
-    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'zoo[train]'") from error
+    raise ImportError("zoo.lightning needs PyTorch Lightning: pip install 'allpole-zoo[train]'") from error
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -104,7 +104,7 @@ def make_logger(
     save_dir = Path(save_dir)
     if kind == "wandb":
         if not _installed("wandb"):
-            raise ImportError("`logger: wandb` needs wandb: pip install 'zoo[train]' (or choose `--logger csv`)")
+            raise ImportError("`logger: wandb` needs wandb: pip install 'allpole-zoo[train]' (or choose `--logger csv`)")
         mode = resolve_wandb_mode(online)
         save_dir.mkdir(parents=True, exist_ok=True)
         return WandbLogger(
@@ -117,7 +117,7 @@ def make_logger(
         )
     if kind == "tensorboard":
         if not _installed("tensorboard") and not _installed("tensorboardX"):
-            raise ImportError("`logger: tensorboard` needs tensorboard: pip install 'zoo[train]'")
+            raise ImportError("`logger: tensorboard` needs tensorboard: pip install 'allpole-zoo[train]'")
         return TensorBoardLogger(str(save_dir), name=name or "zoo", version=version)
     loggers: list[Logger] = [CSVLogger(str(save_dir), name=name or "zoo", version=version)]
     if _installed("tensorboard") or _installed("tensorboardX"):

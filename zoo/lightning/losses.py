@@ -39,7 +39,7 @@ from zoo.filters import lfilter
 try:
     import auraloss
 except ImportError as error:  # pragma: no cover - exercised only without the extra installed
-    raise ImportError("zoo.lightning.losses needs auraloss: pip install 'zoo[train]'") from error
+    raise ImportError("zoo.lightning.losses needs auraloss: pip install 'allpole-zoo[train]'") from error
 
 __all__ = [
     "PreEmphasis",

@@ -148,7 +148,7 @@ def _render_real(dry: np.ndarray, rate: int, real_config: Mapping[str, Any] | No
     try:
         target = render_effect(dry[None], rate, RealEffect.from_config(real_config))[0]
     except ImportError:
-        return None, "the real effect needs pedalboard (pip install 'zoo[train]')"
+        return None, "the real effect needs pedalboard (pip install 'allpole-zoo[train]')"
     settings = ", ".join(f"{k}={v}" for k, v in real_config.items() if k != "kind")
     return target, f"real effect: pedalboard {real_config['kind']} ({settings})"
 

@@ -19,7 +19,7 @@ def esr(prediction: np.ndarray, target: np.ndarray) -> float:
 def mrstft(prediction: np.ndarray, target: np.ndarray) -> float:
     """Multi-resolution STFT distance (auraloss, FFT sizes 1024/512/256, the paper's MSS).
 
-    NaN when the lengths differ or auraloss is not installed (it comes with ``zoo[train]``).
+    NaN when the lengths differ or auraloss is not installed (it comes with ``allpole-zoo[train]``).
     """
     if np.shape(prediction) != np.shape(target):
         return float("nan")

@@ -75,19 +75,7 @@ def _checkpoint_source(folder: Path, name: str, metrics_csv: Path | None = None)
     )
 
 
-def _registry_name(class_path: str) -> str:
-    """`zoo.hub.EFFECTS` name of a recipe's ``model.effect.class_path`` (only registered effects load)."""
-    class_name = class_path.rsplit(".", 1)[-1]
-    for name, target in hub.EFFECTS.items():
-        module, cls = target.split(":")
-        if cls == class_name and (class_path == f"{module}.{cls}" or class_path.startswith("zoo.")):
-            return name
-    raise ValueError(f"the run's model.effect.class_path {class_path!r} is not a registered effect (zoo list shows them)")
-
-
 def _run_source(run: Path, ckpt: Path | None) -> Source:
-    import yaml
-
     metrics_csv = _find_metrics(run)
     inner = sorted(p.parent for p in run.rglob(hub.CONFIG_NAME) if (p.parent / hub.WEIGHTS_NAME).is_file())
     if ckpt is None and inner:
@@ -97,27 +85,12 @@ def _run_source(run: Path, ckpt: Path | None) -> Source:
         ckpt = ckpt if ckpt.is_file() else _newest(list(run.rglob("*.ckpt")))
         if ckpt is None:
             raise ValueError(f"{run} holds neither a checkpoint folder (config.json + model.safetensors) nor a .ckpt: pass a checkpoint")
-    configs = sorted(run.rglob("config.yaml"), key=lambda p: (metrics_csv is None or p.parent != metrics_csv.parent, len(p.parts)))
-    if not configs:
-        raise ValueError(f"{run} has no config.yaml (LightningCLI writes one per run): cannot tell which effect {ckpt.name} holds")
-    config = yaml.safe_load(configs[0].read_text()) or {}
+    from ..run_export import effect_from_run
+
+    effect, files = effect_from_run(ckpt)  # config.yaml + .ckpt (weights_only), as `zoo apply` reads a run
+    config = files.extra["run_config"]
     model = config.get("model") or {}
-    spec = model.get("effect") or {}
-    if not isinstance(spec, dict) or "class_path" not in spec:
-        raise ValueError(f"{configs[0]} has no model.effect.class_path: not a `zoo train` run")
-    name = _registry_name(spec["class_path"])
-    effect = hub.effect_class(name)(**(spec.get("init_args") or {}))
-    try:
-        from ..lightning.module import effect_state_dict
-    except ImportError as error:
-        raise ImportError(f"reading a Lightning .ckpt needs the training extras: pip install 'zoo[train]' ({error})") from error
-    try:
-        state = effect_state_dict(ckpt)
-    except Exception as error:  # a truncated file, a non-Lightning pickle, no effect.* weights
-        raise ValueError(f"cannot read the effect weights of {ckpt}: {error}") from error
-    result = effect.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(f"{ckpt} does not match {configs[0]}'s effect: missing {result.missing_keys}, unexpected {result.unexpected_keys}")
+    name = hub.effect_name(effect)
     method = model.get("test_method") or model.get("method")
     if method:
         effect.method = method
