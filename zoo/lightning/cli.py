@@ -79,7 +79,15 @@ class ZooCLI(LightningCLI):
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("trainer_defaults", {"default_root_dir": DEFAULT_ROOT_DIR})
+        self._fit_prog = kwargs.pop("fit_prog", None)
         super().__init__(*args, **kwargs)
+
+    def _add_subcommands(self, parser: LightningArgumentParser, **kwargs: Any) -> None:
+        super()._add_subcommands(parser, **kwargs)
+        if self._fit_prog and "fit" in self._subcommand_parsers:
+            # `zoo train` runs LightningCLI's `fit`: its usage lines and tips must name `zoo train`
+            # (`zoo fit` is another command: fitting a recording with estimators).
+            self._subcommand_parsers["fit"].prog = self._fit_prog
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -158,7 +166,7 @@ def train(argv: Sequence[str] | None = None) -> ZooCLI:
         # sys.argv still holds `zoo train ...` (the DDP launcher re-runs it), so LightningCLI warns
         # that both args and sys.argv are set; here that is intended.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return ZooCLI(args=["fit", *args])
+        return ZooCLI(args=["fit", *args], fit_prog="zoo train")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
