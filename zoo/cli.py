@@ -6,7 +6,10 @@ Subcommands (one function each; add a new one with a ``_register_<name>`` functi
     zoo train -c recipes/phaser/pedalboard.yaml [LightningCLI options...]
     zoo train -c recipes/phaser/pedalboard.yaml --print_config
     zoo list                                  # effects and shipped checkpoints
+    zoo capture-signal --out capture.wav       # a standard signal to play through your gear
+    zoo fit compressor dry.wav wet.wav --out my-comp   # fit your own recording -> checkpoint folder
     zoo apply phaser-pedalboard in.wav out.wav # any length, block by block
+    zoo report phaser-pedalboard --out page    # offline listening page
     zoo export-checkpoint runs/my_run --out my-effect   # a training run -> checkpoint folder
     zoo push phaser-pedalboard user/repo       # Hugging Face Hub
     zoo recipes --copy my_recipes             # the shipped YAML recipes, to edit
@@ -32,6 +35,8 @@ import os
 import warnings
 from typing import Callable, Sequence
 
+from .fit.cli import register_capture_signal, register_fit
+from .report.cli import register_report
 from .resources import install_hint
 
 __all__ = ["main", "build_parser"]
@@ -227,29 +232,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _optional_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Commands that live in their own packages (fit, capture-signal, report), when present."""
-    found = []
-    for module_name, function_names in (
-        ("zoo.fit.cli", ("register_fit", "register_capture_signal")),
-        ("zoo.report.cli", ("register_report",)),
-    ):
-        try:
-            module = __import__(module_name, fromlist=list(function_names))
-        except ImportError as error:
-            if error.name is not None and module_name.startswith(error.name):
-                continue
-            raise
-        found.extend(getattr(module, name) for name in function_names if hasattr(module, name))
-    return found
-
-
 _REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _register_train,
     _register_list,
     _register_apply,
     _register_export_checkpoint,
+    register_fit,
+    register_capture_signal,
     _register_push,
+    register_report,
     _register_recipes,
     _register_demo,
 )
@@ -263,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also ZOO_DEBUG=1)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in (*_REGISTRARS, *_optional_registrars()):
+    for register in _REGISTRARS:
         register(subparsers)
     return parser
 

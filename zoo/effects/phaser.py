@@ -1212,7 +1212,8 @@ class SweepLFO(nn.Module):
 
         \ln f_k(t) = \mathrm{clip}(\ln f_c + s\,w + q_2 w^2 + q_3 w^3 + o_k,\ \ln 20,\ \ln \min(20000, 0.49 F_s))
 
-    with rate f_0 (Hz), phase phi (rad), shape m in (0, 1) (0 sine, 1 triangle), centre f_c (Hz),
+    with rate f_0 (Hz; learned in small steps around its initial value, see ``RATE_SCALE``), phase
+    phi (rad), shape m in (0, 1) (0 sine, 1 triangle), centre f_c (Hz),
     half-width s (nepers of frequency; s / ln 2 octaves), a curvature q_2, q_3 (initially 0: other
     frequency maps than the exponential one, e.g. a sweep linear in Hz, or lopsided LFO shapes) and
     per-stage offsets o_k (zero unless ``stage_maps``). The clip is the audio band (JUCE's dsp::Phaser clips its sweep there too).
@@ -1230,7 +1231,10 @@ class SweepLFO(nn.Module):
         if not rate_hz > 0 or not centre_hz > 0:
             raise ValueError(f"Unexpected LFO init: expected rate_hz > 0 and centre_hz > 0, found {rate_hz}, {centre_hz}")
         self.sample_rate = float(sample_rate)
-        self.log_rate = nn.Parameter(torch.tensor(math.log(rate_hz)))
+        # the rate moves in small steps: ln f_0 = ln(rate_hz) + RATE_SCALE * rate_raw, so that one
+        # optimiser step of ~lr in rate_raw shifts the phase at t seconds by only 2 pi f_0 t RATE_SCALE lr
+        self.log_rate0 = math.log(rate_hz)
+        self.rate_raw = nn.Parameter(torch.tensor(0.0))
         self.phase = nn.Parameter(torch.tensor(float(phase_rad)))
         self.log_centre = nn.Parameter(torch.tensor(math.log(centre_hz)))
         self.span = nn.Parameter(torch.tensor(float(sweep_octaves) * math.log(2.0)))
@@ -1240,6 +1244,13 @@ class SweepLFO(nn.Module):
         self.stage_offsets = nn.Parameter(torch.zeros(num_stages)) if stage_maps else None
         self.log_low = math.log(20.0)
         self.log_high = math.log(min(20000.0, 0.49 * self.sample_rate))
+
+    #: scale of `rate_raw` (see __init__)
+    RATE_SCALE = 5e-3
+
+    @property
+    def log_rate(self) -> Tensor:
+        return self.log_rate0 + self.RATE_SCALE * self.rate_raw
 
     @property
     def rate_hz(self) -> Tensor:
