@@ -53,10 +53,13 @@ def test_capture_fit_apply_loop(capture_pair, tmp_path):
     took = time.monotonic() - start
     assert r.returncode == 0, r.stderr[-3000:]
     assert "capture signal recognised" in r.stderr
-    for name in ("config.json", "model.safetensors", "README.md", "fit.png", "audio/dry.wav", "audio/target.wav"):
+    for name in ("config.json", "model.safetensors", "README.md", "fit.png", "audio/dry.wav", "audio/target.wav",
+                 "listen/index.html"):
         assert (out / name).is_file(), name
     card = (out / "README.md").read_text()
-    assert "Held-out metrics" in card and "threshold_db" in card
+    assert "Held-out metrics" in card and "threshold_db" in card and "listen/index.html" in card
+    page = (out / "listen" / "index.html").read_text()
+    assert page.count("<audio") >= 3 and "http://" not in page and "https://" not in page
     state = json.loads((out / "fit_state.json").read_text())
     assert state["phase"] == "done" and state["elapsed_s"] <= 60.0 * 1.25, state["elapsed_s"]  # the budget, kept
     assert took < 150.0
