@@ -102,3 +102,23 @@ def test_readme_finetune_command_then_export_and_apply(tmp_path: Path, effect: s
     wet = sf.read(str(tmp_path / "my_dry_wet_folder" / "wet" / "take.wav"))[0]
     esr = float(np.sum((a - wet) ** 2) / np.sum(wet**2))
     assert np.isfinite(esr) and esr < 1.0, esr  # a fine-tuned model, not noise
+
+
+@pytest.mark.slow
+def test_readme_synth_finetune_command(tmp_path: Path) -> None:
+    """recipes/finetune/synth.yaml as shipped (its own model.pretrained), on a generated 303 loop + MIDI."""
+    import soundfile as sf
+
+    from zoo.data.midi import write_midi_notes
+
+    sample_rate, step = 48000, 0.125
+    t = np.arange(int(12 * step * sample_rate)) / sample_rate
+    sf.write(str(tmp_path / "loop.wav"), (0.3 * np.tanh(3 * np.sin(2 * np.pi * 110 * t))).astype(np.float32), sample_rate)
+    write_midi_notes(tmp_path / "loop.mid", [(45 + (i % 5), i * step, i * step + 0.8 * step, 100) for i in range(11)])
+    _run(ZOO + ["train", "-c", str(REPO / "recipes" / "finetune" / "synth.yaml"),
+                "--data.init_args.audio_path", "loop.wav", "--data.init_args.midi_path", "loop.mid",
+                "--trainer.max_steps", "2", "--logger", "csv", "--trainer.default_root_dir", "run",
+                "--trainer.enable_progress_bar", "false"], tmp_path)
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    _run(ZOO + ["export-checkpoint", "run", "--out", "my-synth"], tmp_path)
+    assert hub.from_pretrained(tmp_path / "my-synth").sample_rate == 48000
