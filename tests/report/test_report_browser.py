@@ -184,3 +184,26 @@ def test_a_missing_clip_or_image_fails_the_check(browser: Any, tmp_path: Path, s
     next((tmp_path / "page2").glob("*.png")).write_bytes(b"not a png")
     with pytest.raises(AssertionError, match="images that did not load"):
         check_page(browser, tmp_path / "page2", tmp_path / "shot2.png")
+
+
+@pytest.mark.slow
+def test_real_zoo_fit_listening_page_loads_in_chromium(browser: Any, tmp_path: Path) -> None:
+    """The page `zoo fit` itself writes (listen/index.html) of a real, short fit."""
+    import soundfile as sf
+
+    pedalboard = pytest.importorskip("pedalboard")
+    from zoo.data.generate import drum_hits, plucked_phrase
+    from zoo.fit.command import fit_command
+
+    rate, seconds = 16000, 6.0
+    dry = (0.6 * plucked_phrase(rate, seconds, seed=5) + 0.3 * drum_hits(rate, seconds, seed=6)).astype(np.float32)
+    dry = 0.8 * dry / np.abs(dry).max()
+    wet = pedalboard.Compressor(threshold_db=-24, ratio=4, attack_ms=5, release_ms=80)(dry[None], rate)[0]
+    sf.write(tmp_path / "dry.wav", dry, rate)
+    sf.write(tmp_path / "wet.wav", wet, rate)
+    out = tmp_path / "fitted"
+    fit_command("compressor", tmp_path / "dry.wav", tmp_path / "wet.wav", out, minutes=0.5, max_steps=3,
+                log=lambda line: None)
+    found = check_page(browser, out / "listen", tmp_path / "fit_page.png")
+    assert len(found["audios"]) >= 3 and all(a["duration"] > 0 for a in found["audios"])
+    assert len(found["images"]) >= 2
