@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
 
 SR = 44100
 
