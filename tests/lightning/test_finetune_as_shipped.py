@@ -122,3 +122,13 @@ def test_readme_synth_finetune_command(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
     _run(ZOO + ["export-checkpoint", "run", "--out", "my-synth"], tmp_path)
     assert hub.from_pretrained(tmp_path / "my-synth").sample_rate == 48000
+
+
+def test_docs_and_recipes_name_only_existing_checkpoints() -> None:
+    """Every `checkpoints/<name>` in the README, docs and recipes exists (the old fine-tune paths did not)."""
+    files = [REPO / "README.md", *(REPO / "recipes").rglob("*.md"), *(REPO / "recipes").rglob("*.yaml"), *(REPO / "docs").rglob("*.md")]
+    for file in files:
+        for name in re.findall(r"checkpoints/([A-Za-z0-9_\-]+)", file.read_text()):
+            if name in ("my-effect", "my-fx", "name", "last"):
+                continue
+            assert (REPO / "checkpoints" / name).is_dir(), f"{file.relative_to(REPO)} names checkpoints/{name}"

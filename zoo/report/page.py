@@ -323,6 +323,13 @@ def write_report(
     return out_dir / "index.html"
 
 
+def _asset_name(explicit: str | None, default: str, used: set[str]) -> str:
+    """The file name of a clip or image beside the page: an explicit name must be unused; a default is made unique."""
+    if explicit and explicit in used:
+        raise ValueError(f"Unexpected value for `filename`: {explicit!r} is used twice on the page")
+    return _unique(explicit or default, used)
+
+
 def _section_html(folder: Path, section: ReportSection, section_id: str, used: set[str]) -> str:
     parts = [f'<section id="{section_id}"><h2>{html.escape(section.title)}</h2>']
     if section.text:
@@ -330,10 +337,7 @@ def _section_html(folder: Path, section: ReportSection, section_id: str, used: s
     if section.clips:
         parts.append('<div class="players">')
         for clip in section.clips:
-            name = clip.filename or f"{section_id}_{_slug(clip.label)}.wav"
-            if clip.filename and name in used:
-                raise ValueError(f"Unexpected value for `filename`: {name!r} is used twice on the page")
-            name = _unique(name, used)
+            name = _asset_name(clip.filename, f"{section_id}_{_slug(clip.label)}.wav", used)
             _write_wav(folder / name, clip)
             parts.append(
                 f'<figure><figcaption>{html.escape(clip.label)} <span class="dur">{clip.duration_s:.1f} s</span></figcaption>'
@@ -343,10 +347,7 @@ def _section_html(folder: Path, section: ReportSection, section_id: str, used: s
     if section.images:
         parts.append('<div class="images">')
         for image in section.images:
-            name = image.filename or f"{section_id}_{_slug(image.caption.split(':')[0])[:40]}.png"
-            if image.filename and name in used:
-                raise ValueError(f"Unexpected value for `filename`: {name!r} is used twice on the page")
-            name = _unique(name, used)
+            name = _asset_name(image.filename, f"{section_id}_{_slug(image.caption.split(':')[0])[:40]}.png", used)
             (folder / name).write_bytes(bytes(image.png))
             width, height = image.size
             caption = html.escape(image.caption)
