@@ -47,8 +47,9 @@ def check_output(
         kind: "file" or "folder", for the messages.
 
     Raises:
-        ValueError: the output is one of the inputs, exists without ``force``, or its parent folder
-            does not exist (each with what to do).
+        ValueError: the output is one of the inputs, exists without ``force``, or (for a file)
+            its parent folder does not exist (each with what to do). A folder's missing parents
+            are created.
     """
     path = Path(path)
     for source in inputs:
@@ -66,6 +67,8 @@ def check_output(
     parent = path.resolve().parent
     if parent.exists() and not parent.is_dir():
         raise ValueError(f"Output {path}: {parent} is a file, not a folder")
+    if kind == "folder" and not parent.exists():
+        parent.mkdir(parents=True)  # an output folder's parents are made (out/demo on a fresh clone)
     if not parent.is_dir():
         raise ValueError(f"Output folder {parent} does not exist; create it first (mkdir -p {parent})")
     return path

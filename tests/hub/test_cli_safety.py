@@ -222,3 +222,13 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "zoo.cli", "apply", "compressor", str(tmp_path / "nope.wav"),
                              str(tmp_path / "o.wav")], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "nope.wav" in result.stderr
+
+
+def test_demo_on_a_fresh_clone_makes_its_output_parents(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`make demo` writes out/demo where out/ does not exist yet: folder outputs get their parents."""
+    from zoo._io import check_output
+
+    assert check_output(tmp_path / "out" / "demo", kind="folder") == tmp_path / "out" / "demo"
+    assert (tmp_path / "out").is_dir()
+    with pytest.raises(ValueError, match="does not exist"):
+        check_output(tmp_path / "nodir" / "file.wav")
