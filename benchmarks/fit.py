@@ -7,6 +7,7 @@ the written checkpoint folder (run over the whole file from t = 0, as `zoo apply
 wall time and the structure it chose.
 
     python benchmarks/fit.py [--effects phaser compressor] [--settings 5] [--minutes 5] [--seed 0] [--nam 2]
+    python benchmarks/fit.py --source other      # targets from other implementations (_other_effects.py)
 
 ``--nam N`` also trains Neural Amp Modeler's classic feather WaveNet (3,637 parameters;
 `benchmarks/_nam_baseline.py`, needs the ``bench`` extra) on the first N pairs of each effect with
@@ -66,11 +67,14 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument("--nam", type=int, default=0, help="train NAM on the first N pairs of each effect too")
     parser.add_argument("--nam-only", action="store_true", help="only the NAM baseline (same pairs)")
+    parser.add_argument("--source", choices=["pedalboard", "other"], default="pedalboard",
+                        help="targets: pedalboard (JUCE) or other implementations (benchmarks/_other_effects.py)")
     args = parser.parse_args()
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _nam_baseline import train_nam
+    from _other_effects import draw_other, render_other
 
     from zoo.fit.command import fit_command
     from zoo.fit.search import run_from_zero
@@ -81,8 +85,12 @@ def main() -> None:
     for effect in args.effects:
         rng = np.random.default_rng(args.seed + (0 if effect == "compressor" else 1000))
         for i in range(args.settings):
-            settings = draw(effect, rng)
-            y = render(effect, settings, x)
+            if args.source == "other":
+                settings = draw_other(effect, rng)
+                y = render_other(effect, settings, x, SR)
+            else:
+                settings = draw(effect, rng)
+                y = render(effect, settings, x)
             nam = None
             if i < args.nam or args.nam_only:
                 nam = train_nam(x, y, SR, train_frames=int(0.75 * len(x)), score_from=int(0.75 * len(x)),

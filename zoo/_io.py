@@ -98,18 +98,32 @@ def atomic_path(path: PathLike, *, suffix: str | None = None) -> Iterator[Path]:
         raise
 
 
+def _usual_permissions(folder: Path) -> None:
+    """Folders 0777 and files 0666 (executables 0777), less the umask, under and including ``folder``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for item in folder.rglob("*"):
+        if item.is_symlink():
+            continue
+        executable = item.is_dir() or bool(item.stat().st_mode & 0o100)
+        os.chmod(item, (0o777 if executable else 0o666) & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; swap it into place if the block succeeds.
 
     An existing ``path`` (the caller checked ``--force``) is replaced only after success: it is moved
-    aside, the new folder renamed in, and the old one deleted.
+    aside, the new folder renamed in, and the old one deleted. The folder and what was written into
+    it get the usual permissions (``mkdtemp`` makes 0700; some writers, safetensors among them, 0600).
     """
     path = Path(path)
     parent = path.resolve().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=parent))
     try:
         yield tmp
+        _usual_permissions(tmp)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old / "x")

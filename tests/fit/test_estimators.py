@@ -56,3 +56,24 @@ def test_static_curve_from_the_capture_level_steps(threshold_db, ratio):
     est = estimate_static_curve(x[lo:hi], wet[lo:hi], SR, level="midpoint")
     assert abs(est["threshold_db"] - threshold_db) <= 3.0, est
     assert abs(est["ratio"] - ratio) <= 0.3 * ratio, est
+
+
+def test_lfo_rate_refuses_material_without_broadband_frames() -> None:
+    """A pure sine has energy in one band only: one clear line, not a singular-matrix traceback."""
+    t = np.arange(4 * SR) / SR
+    sine = (0.5 * np.sin(2 * np.pi * 500.0 * t)).astype(np.float32)
+    with pytest.raises(ValueError, match="too few broadband frames"):
+        estimate_lfo_rate(sine, 0.7 * sine, SR)
+
+
+def test_lfo_rate_on_the_capture_signal_before_its_validation_part() -> None:
+    """The fit estimates on [0, 0.6 T) of the capture signal: its steady-noise section carries the estimate."""
+    render = pytest.importorskip("zoo.data.render")
+    pytest.importorskip("pedalboard")
+    x = capture_signal(SR)
+    stop = int(0.6 * len(x))
+    for rate in (0.15, 0.6, 2.5):
+        y = render.render_effect(x, SR, {"kind": "phaser", "rate_hz": rate, "depth": 0.8, "centre_frequency_hz": 1000.0,
+                                         "feedback": 0.0, "mix": 0.5})
+        best = estimate_lfo_rate(x[:stop], y[:stop], SR)[0][0]
+        assert best == pytest.approx(rate, rel=0.05), (rate, best)

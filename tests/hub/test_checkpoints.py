@@ -42,3 +42,14 @@ def test_torch_hub_load_local(name: str) -> None:
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=key)
     untrained = torch.hub.load(str(REPO), HUB_ENTRY[name], source="local", pretrained=False, trust_repo=True)
     assert type(untrained) is type(effect)
+
+
+def test_shipped_phaser_is_a_zoo_fit_at_44k_within_5_percent_on_unseen_audio() -> None:
+    """Issue 15 item 8: built by `zoo fit` at 44.1 kHz; held-out ESR <= 5 % on a tail the fit never saw."""
+    config = json.loads((hub.CHECKPOINTS_DIR / "phaser-pedalboard" / "config.json").read_text())
+    card = config["card"]
+    assert config["init_args"]["sample_rate"] == 44100
+    assert card["command"] == "python -m zoo.pretrained build phaser-pedalboard"
+    fit = card["fit"]
+    assert fit["val_start_s"] < fit["fit_stop_s"] <= fit["duration_s"] * (1 - fit["holdout"]) + 1e-3
+    assert fit["holdout"] >= 0.25 and card["test_metrics"]["esr"] <= 0.05

@@ -75,7 +75,8 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     ("effect", "render", "rate", "steps"),
     [
         ("compressor", {"kind": "compressor", "threshold_db": -30.0, "ratio": 6.0, "attack_ms": 3.0, "release_ms": 150.0}, 44100, 40),
-        ("phaser", {"kind": "phaser", "rate_hz": 0.8, "depth": 0.6, "centre_frequency_hz": 900.0, "feedback": 0.2, "mix": 0.5}, 22050, 3),
+        # a unit close to the shipped fit (fine-tuning adapts a model to a similar device)
+        ("phaser", {"kind": "phaser", "rate_hz": 0.6, "depth": 0.7, "centre_frequency_hz": 900.0, "feedback": 0.2, "mix": 0.5}, 44100, 3),
     ],
 )
 def test_readme_finetune_command_then_export_and_apply(tmp_path: Path, effect: str, render: dict, rate: int, steps: int) -> None:

@@ -7,8 +7,10 @@ section         length    what `zoo fit` uses it for
 ==============  ========  ==========================================================================
 sync marker     0.5 s     white noise, 0.25 s at -12 dBFS (seed 1234), then 0.25 s of silence:
                           recognised by cross-correlation, it aligns the pair (latency, polarity)
-chirp train     8 s       log sweeps 20 Hz-Nyquist at -18..-1 dBFS (the paper's phaser data): every
-                          frequency at every LFO phase, for the phaser's notch-sweep estimator
+chirp train     6 s       log sweeps 20 Hz-Nyquist at -18..-1 dBFS (the paper's phaser data): every
+                          frequency at every LFO phase, for the gradient phase
+steady noise    5 s       pink noise at -18 dBFS RMS (seed 0): every frequency in every frame, so the
+                          notch sweep can be read frame by frame (the phaser's LFO estimators)
 level steps     8.4 s     a 500 Hz sine in 21 steps of 0.4 s from -60 to 0 dBFS: the compressor's
                           static curve (steady levels) and, at each step, attack and release
 noise bursts    4 s       bursts of random length and level: more ballistics
@@ -28,7 +30,7 @@ from ..data.generate import generate_material
 __all__ = ["SECTIONS", "capture_signal", "write_capture_signal", "detect_capture"]
 
 #: (name, length in s) in order
-SECTIONS = (("sync", 0.5), ("chirps", 8.0), ("level_steps", 8.4), ("bursts", 4.0), ("music", 10.0))
+SECTIONS = (("sync", 0.5), ("chirps", 6.0), ("noise", 5.0), ("level_steps", 8.4), ("bursts", 4.0), ("music", 10.0))
 MARKER_SEED = 1234
 
 
@@ -51,6 +53,19 @@ def _level_steps(sample_rate: int, duration_s: float) -> np.ndarray:
     return (0.999 * np.sin(2 * np.pi * 500.0 * t) * gains).astype(np.float32)
 
 
+def _pink_noise(sample_rate: int, n: int, rms_db: float = -18.0) -> np.ndarray:
+    """Steady pink (1/f power, 20 Hz-Nyquist) noise, seed 0, at ``rms_db`` dBFS RMS, 10 ms fades."""
+    spectrum = np.fft.rfft(np.random.default_rng(0).standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    spectrum *= np.where(freqs >= 20.0, 1.0 / np.sqrt(np.maximum(freqs, 20.0)), 0.0)
+    noise = np.fft.irfft(spectrum, n)
+    noise *= 10 ** (rms_db / 20) / np.sqrt(np.mean(noise**2))
+    ramp = max(1, int(0.01 * sample_rate))
+    noise[:ramp] *= np.linspace(0.0, 1.0, ramp)
+    noise[-ramp:] *= np.linspace(1.0, 0.0, ramp)
+    return noise.astype(np.float32)
+
+
 def capture_signal(sample_rate: int = 48000) -> np.ndarray:
     """The capture signal, (T,) float32 in [-1, 1]; see the module docstring for its layout."""
     sample_rate = int(sample_rate)
@@ -63,6 +78,8 @@ def capture_signal(sample_rate: int = 48000) -> np.ndarray:
             part[: len(marker)] = marker
         elif name == "chirps":
             part = generate_material("chirp_train", sample_rate, length, seed=0)
+        elif name == "noise":
+            part = _pink_noise(sample_rate, n)
         elif name == "level_steps":
             part = _level_steps(sample_rate, length)
         elif name == "bursts":

@@ -153,6 +153,10 @@ def estimate_lfo_rate(dry: np.ndarray, wet: np.ndarray, sample_rate: float, *, l
     hop = n_fft // 4
     ratio, times = _band_log_ratio(np.asarray(dry, np.float64), np.asarray(wet, np.float64), sample_rate, n_fft, hop)
     keep = np.mean(~np.isnan(ratio), axis=1) > 0.5
+    if keep.sum() < 16:
+        raise ValueError("too few broadband frames (dry energy in most bands from 80 Hz to 10 kHz) to estimate the "
+                         "phaser's LFO rate; record broadband material (music, noise) through it, e.g. "
+                         "`zoo capture-signal`")
     ratio, times = ratio[keep], times[keep]
     duration = times[-1] - times[0] if len(times) > 1 else 1.0
     low = max(low_hz, 0.5 / max(duration, 1e-3))
