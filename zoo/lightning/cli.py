@@ -28,6 +28,8 @@ What it adds to LightningCLI:
   resumed with ``--ckpt_path last`` after a kill repeats the uninterrupted run from the saved step
   on: same batches (shuffled or not, with the zoo's data modules), same RNG states, same logged
   steps.
+- Progress: `EpochProgress` (one line per epoch, throttled; `zoo.lightning.progress`) unless
+  ``trainer.enable_progress_bar`` is false or a progress bar is configured in ``trainer.callbacks``.
 - ``media.*``: the `MediaLogger` callback (audio, spectrograms, learned controls).
 - ``logger`` (``auto``/``wandb``/``csv``/``tensorboard``/``none``), ``wandb_online``,
   ``wandb_project``, ``run_name``: the tracker, built by `zoo.lightning.logging.make_logger` into
@@ -54,13 +56,14 @@ from typing import Any, Optional, Sequence
 
 try:
     from lightning.pytorch import LightningDataModule, Trainer
-    from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, ProgressBar
     from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 except ImportError as error:  # pragma: no cover
     raise ImportError("`zoo train` needs PyTorch Lightning and jsonargparse: pip install 'allpole-zoo[train]'") from error
 
 from .callbacks import LastCheckpoint, MediaLogger
 from .logging import LOGGER_KINDS, make_logger
+from .progress import EpochProgress
 from .module import EffectModule
 
 __all__ = ["ZooCLI", "train", "main"]
@@ -141,6 +144,13 @@ class ZooCLI(LightningCLI):
             present = present if isinstance(present, list) else [present]
             if not any(isinstance(c, LearningRateMonitor) for c in present + callbacks):
                 callbacks = [*callbacks, LearningRateMonitor(logging_interval="step")]
+        # one plain line per epoch instead of Lightning's bar (one bar per one-batch epoch = per step)
+        present = config.get("callbacks") or []
+        present = present if isinstance(present, list) else [present]
+        if config.get("enable_progress_bar", True) is not False and not any(
+            isinstance(c, ProgressBar) for c in present + callbacks
+        ):
+            callbacks = [*callbacks, EpochProgress()]
         # last.ckpt is LastCheckpoint's, switched by checkpoint.save_last; a ModelCheckpoint that
         # saved it too would add last-v1.ckpt beside it (its version counter).
         save_last = bool(cli_config.checkpoint.get("save_last"))
@@ -166,6 +176,9 @@ def train(argv: Sequence[str] | None = None) -> ZooCLI:
         # sys.argv still holds `zoo train ...` (the DDP launcher re-runs it), so LightningCLI warns
         # that both args and sys.argv are set; here that is intended.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        # Lightning logs every log_every_n_steps global steps across epochs; its warning that a
+        # one-batch epoch is shorter than the interval does not apply to our one-recording recipes.
+        warnings.filterwarnings("ignore", message="The number of training batches")
         return ZooCLI(args=["fit", *args], fit_prog="zoo train")
 
 
