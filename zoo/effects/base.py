@@ -118,9 +118,22 @@ class Effect(nn.Module):
     def stream(self, block: Tensor) -> Tensor:
         """Stateful block processing: ``effect.stream(b1); effect.stream(b2); ...`` equals one pass.
 
-        Call `reset_stream` before a new signal. Blocks may have any length.
+        Call `reset_stream` before a new signal. Blocks may have any length. A float32 CPU block
+        with no gradient wanted (``torch.no_grad()``/``inference_mode()``, or no parameter requiring
+        one) takes the lean path of `zoo.effects.lean_stream` where the effect's structure has one
+        (one Numba call per block, same output and state).
         """
-        y, state = self.process_block(check_audio(block, "block"), self.__dict__.get("_stream_state"))
+        block = check_audio(block, "block")
+        state = self.__dict__.get("_stream_state")
+        if block.dtype == torch.float32 and block.device.type == "cpu" and not block.requires_grad:
+            from .lean_stream import lean_stream_for
+
+            lean = lean_stream_for(self)
+            result = lean.process(block, state) if lean is not None and lean.ready(block) else None
+            if result is not None:
+                self.__dict__["_stream_state"] = result[1]
+                return result[0]
+        y, state = self.process_block(block, state)
         self.__dict__["_stream_state"] = state
         return y
 
