@@ -8,6 +8,8 @@ both JUCE and our models:
   ``high_hz`` (our model sweeps in log frequency with a sine/triangle mix), bilinear all-pass
   coefficients, feedback from the last stage through a one-sample delay, output (x + chain) / 2 or
   a given mix. A Numba sample loop.
+- ``sox_effect``: SoX (`apt install sox`): ``compand`` (its own envelope follower and transfer
+  function) and ``phaser`` (a modulated *delay line* with feedback, not all-pass stages).
 - ``torchcomp_compressor``: `torchcomp` (a separate package): an RMS detector (one-pole average of
   x^2, 10 ms), `torchcomp.compexp_gain` (hard-knee compressor, attack/release one-pole on the gain),
   make-up gain.
@@ -20,7 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["classic_phaser", "torchcomp_compressor", "draw_other", "render_other"]
+__all__ = ["classic_phaser", "torchcomp_compressor", "sox_effect", "draw_other", "render_other"]
 
 
 @njit(cache=True)
@@ -82,3 +84,19 @@ def draw_other(effect: str, rng: np.random.Generator) -> dict:
 def render_other(effect: str, settings: dict, x: np.ndarray, sample_rate: int) -> np.ndarray:
     fn = classic_phaser if effect == "phaser" else torchcomp_compressor
     return fn(x, sample_rate, **settings)
+
+
+def sox_effect(x: np.ndarray, sample_rate: int, args: list[str]) -> np.ndarray:
+    """Run ``sox dry.wav wet.wav <args>`` (32-bit float files); (T,) float32, trimmed/padded to len(x)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dry, wet = Path(tmp) / "dry.wav", Path(tmp) / "wet.wav"
+        sf.write(str(dry), np.asarray(x, np.float32), sample_rate, subtype="FLOAT")
+        subprocess.run(["sox", "-q", str(dry), "-b", "32", "-e", "floating-point", str(wet), *args], check=True)
+        y = sf.read(str(wet), dtype="float32")[0]
+    return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
