@@ -56,6 +56,28 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from .scan_reference import chunked_scan_reference
+# The code below looks these names up in this module, so patching them here (as the tests do with
+# `_column_block`) reaches it; the private names also stay importable from here.
+from .triton_checks import (  # noqa: F401
+    _SUPPORTED,
+    _check_chunk,
+    _check_coefficients,
+    _check_same,
+    _check_signal,
+    _resolve_acc,
+)
+from .triton_tuning import (  # noqa: F401
+    _MAX_CHUNK,
+    _MIN_CHUNK,
+    _TARGET_LANES,
+    _column_block,
+    _lanes_per_program,
+    _next_pow2,
+    _unroll,
+    choose_chunk_size,
+)
+
 __all__ = [
     "allpole_forward_cuda",
     "allpole_reverse_cuda",
@@ -66,11 +88,6 @@ __all__ = [
     "choose_chunk_size",
 ]
 
-_SUPPORTED = (torch.float32, torch.float64, torch.complex64, torch.complex128)
-# Lanes (independent (row, chunk) pairs) to aim for: 132 SMs x ~500 threads on an H100.
-_TARGET_LANES = 65536
-_MIN_CHUNK = 16
-_MAX_CHUNK = 1024
 # Group size of the hierarchical carry, and the longest chain walked sequentially by one lane.
 _GROUP = 32
 _SEQUENTIAL_MAX = 64
@@ -109,110 +126,6 @@ def _kernels(interpret: bool) -> tuple[dict, dict, dict]:
     from zoo.filters.kernels import triton_scan_kernels
 
     return triton_scan_kernels.build()
-
-
-def _next_pow2(value: int) -> int:
-    return 1 if value <= 1 else 1 << (value - 1).bit_length()
-
-
-def choose_chunk_size(n_rows: int, n_time: int, order: int = 1) -> int:
-    """Default chunk length C: enough (row, chunk) lanes to fill the GPU, within [16, 1024].
-
-    Chunks are at least 8 M long, so that the chunk maps (M^2 + M values per chunk, written once and
-    read twice) stay a small fraction of the memory traffic of x and a.
-
-    Args:
-        n_rows: number of independent rows N.
-        n_time: signal length T.
-        order: filter order M.
-
-    Returns:
-        A power of two.
-    """
-    wanted = math.ceil(max(n_rows, 1) * max(n_time, 1) / _TARGET_LANES)
-    floor = max(_MIN_CHUNK, _next_pow2(8 * order))
-    return int(min(max(_next_pow2(wanted), floor), _MAX_CHUNK))
-
-
-def _lanes_per_program(order: int) -> int:
-    # One lane per thread, 4 warps per program.
-    return 128 if order <= 8 else 64
-
-
-def _column_block(order: int, work_dtype: torch.dtype, budget_bytes: int = 256) -> int:
-    # Columns of an M x M map held per lane: `budget_bytes` of registers for its entries (256 bytes:
-    # 64 float32). The compose kernel also holds a row of phi and v, so it gets half.
-    return max(1, min(order, budget_bytes // work_dtype.itemsize // order))
-
-
-def _unroll(order: int, chunk: int) -> int:
-    # Steps loaded ahead per lane: about 40 loads in flight, a power of two dividing the chunk.
-    steps = max(1, min(16, 40 // (order + 1)))
-    return min(1 << (steps.bit_length() - 1), chunk)
-
-
-def _resolve_acc(
-    dtype: torch.dtype, accumulate_dtype: torch.dtype | None
-) -> tuple[torch.dtype, torch.dtype]:
-    """Real precisions of (the per-sample passes, the chunk maps and carry) for `accumulate_dtype`.
-
-    None: the input's precision per sample, float64 for the maps and the carry (see module doc).
-    float32 / float64 (or complex64 / complex128): that precision everywhere.
-    """
-    own = dtype.to_real() if dtype.is_complex else dtype
-    if accumulate_dtype is None:
-        return own, torch.float64
-    if accumulate_dtype not in _SUPPORTED:
-        raise TypeError(
-            f"Unexpected `accumulate_dtype`: expected torch.float32, torch.float64 or None, "
-            f"found {accumulate_dtype}"
-        )
-    acc = accumulate_dtype.to_real() if accumulate_dtype.is_complex else accumulate_dtype
-    if acc == torch.float32 and own == torch.float64:
-        raise ValueError("Unexpected `accumulate_dtype`: float32 accumulation of float64 input loses precision")
-    return acc, acc
-
-
-def _check_signal(name: str, sig: Tensor) -> None:
-    if not isinstance(sig, Tensor):
-        raise TypeError(f"Unexpected type for `{name}`: expected a Tensor, found {type(sig).__name__}")
-    if sig.dim() != 2:
-        raise ValueError(f"Unexpected shape for `{name}`: expected (N, T), found {tuple(sig.shape)}")
-    if sig.dtype not in _SUPPORTED:
-        raise TypeError(
-            f"Unexpected dtype for `{name}`: expected float32, float64, complex64 or complex128, found {sig.dtype}"
-        )
-
-
-def _check_coefficients(name: str, coef: Tensor, sig: Tensor, sig_name: str) -> None:
-    n_rows, n_time = sig.shape
-    if not isinstance(coef, Tensor):
-        raise TypeError(f"Unexpected type for `{name}`: expected a Tensor, found {type(coef).__name__}")
-    if coef.dim() == 3:
-        if coef.shape[:2] != (n_rows, n_time):
-            raise ValueError(
-                f"Unexpected shape for `{name}`: expected ({n_rows}, {n_time}, M), found {tuple(coef.shape)}"
-            )
-    elif coef.dim() == 2:
-        if coef.shape[0] != n_rows:
-            raise ValueError(f"Unexpected shape for `{name}`: expected ({n_rows}, M), found {tuple(coef.shape)}")
-    else:
-        raise ValueError(
-            f"Unexpected shape for `{name}`: expected (N, T, M) or (N, M), found {tuple(coef.shape)}"
-        )
-    _check_same(name, coef, sig, sig_name)
-
-
-def _check_same(name: str, tensor: Tensor, ref: Tensor, ref_name: str) -> None:
-    if tensor.dtype != ref.dtype:
-        raise TypeError(
-            f"Unexpected dtype for `{name}`: expected {ref.dtype} (that of `{ref_name}`), found {tensor.dtype}"
-        )
-    if tensor.device != ref.device:
-        raise ValueError(
-            f"Unexpected device for `{name}`: expected {ref.device} (that of `{ref_name}`), found {tensor.device}"
-        )
-
 
 def _check_runnable(sig: Tensor) -> None:
     if not triton_available():
@@ -359,11 +272,6 @@ def _launch(
     return y
 
 
-def _check_chunk(chunk_size: int | None) -> None:
-    if chunk_size is not None and (chunk_size < 1 or chunk_size & (chunk_size - 1)):
-        raise ValueError(f"Unexpected `chunk_size`: expected a power of two >= 1, found {chunk_size}")
-
-
 def allpole_forward_cuda(
     x: Tensor,
     a: Tensor,
@@ -504,90 +412,3 @@ def linear_recurrence_cuda(
     acc = _resolve_acc(x.dtype, accumulate_dtype)
     _check_runnable(x)
     return _run(x, c.unsqueeze(-1), h0, reverse=False, neg_a=True, precision=acc, chunk_size=chunk_size)
-
-
-def chunked_scan_reference(
-    x: Tensor,
-    a: Tensor,
-    zi: Tensor | None = None,
-    *,
-    chunk_size: int = 64,
-    reverse: bool = False,
-    map_dtype: torch.dtype | None = None,
-) -> Tensor:
-    """The kernels' chunked scan in plain PyTorch, step for step, for any device and dtype.
-
-    It mirrors the three passes (chunk maps from zero and unit states, the carry across chunks,
-    the re-run from exact states) with the same chunk layout and the same order of operations
-    within a step, but carries the chunk states sequentially. It exists to measure the method's
-    rounding error at lengths the Triton interpreter is too slow for (docs/gpu.md), and as a
-    readable statement of the algorithm.
-
-    Args:
-        x: input (or, with ``reverse=True``, the upstream gradient g).
-        a: coefficients without a0 = 1.
-        zi: past outputs, zi[:, k] = y[-1-k] (forward only). Default: zeros.
-        chunk_size: chunk length C.
-        reverse: compute the adjoint recursion (Eq. 7) instead of the forward one.
-        map_dtype: real precision of the chunk maps and carried states (pass 1 and 2); None: that of
-            x. Pass 3 always runs in the precision of x.
-
-    Shape:
-        x: (N, T). a: (N, T, M) or (N, M). zi: (N, M). Returns (N, T).
-
-    Returns:
-        y (or u), same dtype as x.
-    """
-    n_rows, n_time = x.shape
-    order = a.shape[-1]
-    if order == 0 or n_time == 0:
-        return x.clone()
-    chunk_size = min(chunk_size, n_time)
-    if a.dim() == 2:
-        a = a.unsqueeze(1).expand(n_rows, n_time, order)
-    if reverse:
-        # â[m, i-1] = conj(a[T-1-m+i, i-1]), zero past the end: the Eq. 7 recursion on flipped time.
-        lag = torch.arange(1, order + 1, device=x.device)
-        src = torch.arange(n_time, device=x.device).flip(0)[:, None] + lag[None, :]  # (T, M)
-        ok = src < n_time
-        a = a.conj()[:, src.clamp(max=n_time - 1), lag - 1] * ok
-        x = x.flip(-1)
-        zi = None
-    n_chunks = math.ceil(n_time / chunk_size)
-    pad = n_chunks * chunk_size - n_time
-    xc = torch.nn.functional.pad(x, (0, pad)).reshape(n_rows, n_chunks, chunk_size)
-    ac = torch.nn.functional.pad(a, (0, 0, 0, pad)).reshape(n_rows, n_chunks, chunk_size, order)
-    length = torch.clamp(n_time - torch.arange(n_chunks, device=x.device) * chunk_size, max=chunk_size)
-
-    def run(state: Tensor, drive: Tensor | None) -> Tensor:
-        # state (..., N, K, M), newest first; drive (N, K, C) or None -> outputs (..., N, K, C), end state.
-        # The arithmetic runs in the dtype of `state`.
-        hist = list(state.unbind(-1))  # hist[i-1] = lag i
-        outs = []
-        if drive is not None:
-            drive = drive.to(state.dtype)
-        for t in range(chunk_size):
-            coef = ac[:, :, t].to(state.dtype)  # (N, K, M); broadcasts over the basis axis j
-            acc = drive[..., t] if drive is not None else torch.zeros_like(hist[0])
-            for i in range(order, 0, -1):  # oldest lag first, as in the kernels
-                acc = acc - coef[..., i - 1] * hist[i - 1]
-            live = t < length  # (K,): the short last chunk stops moving once it runs out
-            hist = [torch.where(live, acc, hist[0])] + [
-                torch.where(live, hist[i - 1], hist[i]) for i in range(1, order)
-            ]
-            outs.append(acc)
-        return torch.stack(outs, -1), torch.stack(hist, -1)
-
-    map_dtype = x.dtype if map_dtype is None else (map_dtype.to_complex() if x.is_complex() else map_dtype)
-    zero = torch.zeros(n_rows, n_chunks, order, dtype=map_dtype, device=x.device)
-    _, w = run(zero, xc)
-    eye = torch.eye(order, dtype=map_dtype, device=x.device)
-    basis = eye[:, None, None, :].expand(order, n_rows, n_chunks, order)  # (j, N, K, M)
-    _, ends = run(basis, None)  # (j, N, K, k)
-    phi = ends.permute(1, 2, 3, 0)  # (N, K, k, j)
-    states = [zero[:, 0] if zi is None else zi.to(map_dtype)]
-    for c in range(n_chunks - 1):
-        states.append((phi[:, c] @ states[-1].unsqueeze(-1)).squeeze(-1) + w[:, c])
-    y, _ = run(torch.stack(states, 1).to(x.dtype), xc)
-    y = y.reshape(n_rows, -1)[:, :n_time]
-    return y.flip(-1) if reverse else y
