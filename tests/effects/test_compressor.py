@@ -317,23 +317,12 @@ def test_shapes(lead, n_time, link):
     assert torch.isfinite(y).all()
 
 
-def test_module_contract():
-    torch.manual_seed(0)
+def test_module_forward_batch_and_errors():
+    """Compressor-specific (the shared contract is tests/effects/test_contract.py)."""
     for method in ("td", "fs"):
-        m = Compressor(SR, method)
-        for dtype in (torch.float32, torch.float64):
-            x = (0.3 * torch.randn(2, 2, 800)).to(dtype)
-            x[1] = 0.0  # silence must not produce NaN
-            m = m.to(dtype)
-            m.zero_grad()
-            y = m(x)
-            assert y.shape == x.shape and y.dtype == dtype and y.device == x.device
-            assert torch.isfinite(y).all()
-            y.square().mean().backward()
-            for name, p in m.named_parameters():
-                assert p.grad is not None and torch.isfinite(p.grad).all(), (method, name)
-        batch = {"input": x, "target": x}
-        torch.testing.assert_close(m.forward_batch(batch), m(x))
+        m = Compressor(SR, method).double()
+        x = 0.3 * torch.randn(2, 2, 800, dtype=torch.float64)
+        torch.testing.assert_close(m.forward_batch({"input": x, "target": x}), m(x))
     with pytest.raises(ValueError, match="`method`"):
         m.method = "stft"
     with pytest.raises(ValueError, match="`x`"):

@@ -1,11 +1,10 @@
-"""SynthModel (encoder + voice) and LSTMSynth: contract, gradient flow, a short fit, the log-mel front end."""
+"""SynthModel (encoder + voice) and LSTMSynth: controls, a short fit, the log-mel front end (the contract: test_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from zoo.effects.base import Effect
 from zoo.effects.synth import LSTMSynth, SynthModel, SynthVoice
 from zoo.models.encoders import LogMelCNNEncoder, LogMelSpectrogram, mel_filterbank, mel_to_hz
 
@@ -47,18 +46,14 @@ def test_mel_filterbank_peaks_where_the_tone_is():
 
 @pytest.mark.parametrize("filter_type", ["lp", "coeff"])
 @pytest.mark.parametrize("method", ["td", "fs"])
-def test_model_contract_and_gradients_reach_every_parameter(filter_type, method):
+def test_model_output_range_controls_and_encoder_gradients(filter_type, method):
+    """Synth-specific (the shared contract is tests/effects/test_contract.py)."""
     torch.manual_seed(0)
     model = SynthModel(SR, method, filter_type, n_win=256, **SMALL)
-    assert isinstance(model, Effect) and model.method == method
     batch = _batch()
     y = model.forward_batch(batch)
-    assert y.shape == batch["target"].shape and y.dtype == batch["target"].dtype
-    assert torch.isfinite(y).all() and float(y.detach().abs().max()) <= 1.0
+    assert float(y.detach().abs().max()) <= 1.0
     (y - batch["target"]).square().mean().backward()
-    for name, p in model.named_parameters():
-        assert p.grad is not None, name
-        assert torch.isfinite(p.grad).all(), name
     assert sum(float(p.grad.abs().sum()) for p in model.encoder.frame_head.parameters()) > 0
     learned = model.learned_parameters()
     assert set(learned) >= {"osc_mix", "env_exponent", "osc_gain", "dist_gain", "phase_rad"}
@@ -89,16 +84,12 @@ def test_method_switch_after_training_and_bad_arguments():
     assert SynthModel(SR, "td", "lp", **SMALL).learned_parameters()["q"] == pytest.approx(2.0, rel=1e-5)
 
 
-def test_lstm_baseline_contract_and_gradients():
+def test_lstm_baseline_size_curves_and_methods():
+    """LSTM-specific (the shared contract is tests/effects/test_contract.py)."""
     torch.manual_seed(0)
     model = LSTMSynth(SR, **SMALL)
     assert model.lstm.lstm.hidden_size == 64
     batch = _batch(512)
-    y = model.forward_batch(batch)
-    assert y.shape == (2, 1, 512) and torch.isfinite(y).all()
-    (y - batch["target"]).square().mean().backward()
-    for name, p in model.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all(), name
     assert set(model.control_curves(batch)) == {"mod_1", "mod_2"}
     with pytest.raises(ValueError, match="method"):
         LSTMSynth(SR, "fs")
