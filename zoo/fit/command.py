@@ -234,7 +234,14 @@ def _fit_in(effect, dry, wet, out: Path, data, state: "_State", resume: bool, mi
         resume_ckpt = str(last) if resume and last.is_file() else None
         if resume_ckpt:
             log(f"train: resuming from {last}")
-        seconds = 0.9 * budget - elapsed()
+        # what the finish needs (about six passes over the recording: validation of both weights, the
+        # fitted and untrained held-out runs, the listening page; plus the figure), measured on this
+        # machine now, so that a loaded machine still keeps the budget
+        t0 = time.monotonic()
+        with torch.no_grad():
+            search.run_from_zero(model, dry_a)
+        reserve = min(0.3 * budget, max(0.1 * budget, 6.0 * (time.monotonic() - t0) + 8.0))
+        seconds = budget - reserve - elapsed()
         lr = 2e-3 if effect == "phaser" else 3e-3
         if seconds < 3.0:
             log("train: no time left in the budget for the gradient phase; keeping the search's weights")
