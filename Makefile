@@ -17,7 +17,9 @@ install: $(BIN)/python
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e ".[train,dev]"
+	$(BIN)/pip install -q -e ".[train,dev,export]"
+	# zoo export --format neutone: the SDK without its dependencies (its torchaudio does not import beside this torch)
+	$(BIN)/pip install -q --no-deps neutone-sdk==1.5.2
 
 demo: install
 	$(BIN)/zoo demo --out out/demo --force

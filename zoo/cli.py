@@ -11,6 +11,7 @@ Subcommands (one function each; add a new one with a ``_register_<name>`` functi
     zoo apply phaser-pedalboard in.wav out.wav # any length, block by block
     zoo report phaser-pedalboard --out page    # offline listening page
     zoo export-checkpoint runs/my_run --out my-effect   # a training run -> checkpoint folder
+    zoo export phaser-pedalboard --format torchscript --out phaser.pt   # real-time streaming model
     zoo push phaser-pedalboard user/repo       # Hugging Face Hub
     zoo recipes --copy my_recipes             # the shipped YAML recipes, to edit
     zoo demo                                  # every pretrained effect on a generated clip
@@ -147,6 +148,33 @@ def _export_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export a fitted effect as a real-time streaming model (TorchScript, ONNX or Neutone .nm)",
+        description="zoo export phaser-pedalboard --format torchscript --out phaser.pt",
+    )
+    parser.add_argument("checkpoint", help="checkpoint name (zoo list), checkpoint folder, `zoo train` run or Hub repo id")
+    parser.add_argument("--format", dest="fmt", required=True, metavar="FORMAT",
+                        help="torchscript (any block length), onnx (one block length, stateless) or neutone (.nm)")
+    parser.add_argument("--out", required=True, help="file to write (ONNX also writes FILE.json, its state layout)")
+    parser.add_argument("--block-size", type=_positive_int, default=512, help="ONNX only: samples per block (default 512)")
+    parser.add_argument("--channels", type=_positive_int, default=2, help="ONNX only: channels (default 2)")
+    parser.add_argument("--force", action="store_true", help="replace an existing file")
+    parser.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from zoo.export import export_command
+
+    meta = export_command(args.checkpoint, args.fmt, args.out, force=args.force, block_size=args.block_size,
+                          channels=args.channels)
+    rate = meta.get("sample_rate", meta.get("native_sample_rates", ["?"]))
+    print(f"wrote {args.out} ({args.fmt}, {meta.get('effect', meta.get('model_name', ''))}, {rate} Hz); "
+          "docs/realtime.md shows how to load it")
+    return 0
+
+
 def _register_push(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
     parser.add_argument("checkpoint", nargs="?", help="checkpoint name or folder (config.json + model.safetensors + README.md)")
@@ -237,6 +265,7 @@ _REGISTRARS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _register_list,
     _register_apply,
     _register_export_checkpoint,
+    _register_export,
     register_fit,
     register_capture_signal,
     _register_push,
