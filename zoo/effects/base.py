@@ -21,6 +21,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from .lean_stream import lean_stream_for
+
 
 class Effect(nn.Module):
     """Base class: a differentiable audio effect with a TD and an FS implementation.
@@ -125,9 +127,7 @@ class Effect(nn.Module):
         """
         block = check_audio(block, "block")
         state = self.__dict__.get("_stream_state")
-        if block.dtype == torch.float32 and block.device.type == "cpu" and not block.requires_grad:
-            from .lean_stream import lean_stream_for
-
+        if block.dtype == torch.float32 and not block.is_cuda and not block.requires_grad and block.device.type == "cpu":
             lean = lean_stream_for(self)
             result = lean.process(block, state) if lean is not None and lean.ready(block) else None
             if result is not None:

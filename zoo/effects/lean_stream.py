@@ -32,6 +32,9 @@ import torch
 from numba import njit
 from torch import Tensor
 
+from . import kernels_compressor_fused as kcf
+from .kernels_phaser_chain import chain_forward as kc_chain_forward
+
 __all__ = ["lean_stream_for", "LeanStream"]
 
 
@@ -41,6 +44,8 @@ def _sweep_coefficients(offset, sample_rate, rate_hz, phase, shape, log_centre, 
     """out (T, K) float32: the stage coefficients of `SweepLFO` + `stage_coefficients` from sample ``offset``."""
     n_time, k_stages = out.shape
     two_pi = 2.0 * math.pi
+    scale = np.float32(math.pi / sample_rate)
+    one = np.float32(1.0)
     for n in range(n_time):
         cycles = rate_hz * ((offset + n) / sample_rate)
         theta = two_pi * (cycles - math.floor(cycles)) + phase
@@ -51,8 +56,8 @@ def _sweep_coefficients(offset, sample_rate, rate_hz, phase, shape, log_centre, 
         for k in range(k_stages if use_offsets else 1):
             log_f = base + stage_offsets[k] if use_offsets else base
             log_f = min(max(log_f, log_low), log_high)
-            g = math.tan(math.exp(log_f) * (math.pi / sample_rate))
-            out[n, k] = (1.0 - g) / (1.0 + g) if form == 0 else g / (1.0 + g)
+            g = math.tan(math.exp(log_f) * scale)  # float32 throughout, as the general path's torch ops
+            out[n, k] = (one - g) / (one + g) if form == 0 else g / (one + g)
         if not use_offsets:  # one break frequency for every stage
             for k in range(1, k_stages):
                 out[n, k] = out[n, 0]
@@ -117,32 +122,51 @@ class LeanStream:
         raise NotImplementedError
 
 
+@njit(cache=True, nogil=True)
+def _sweep_phaser_block(x, offset, prm, form, delay, use_offsets, stage_offsets, b, a, chain, bq, coef, y_chain, zf,
+                        out):  # pragma: no cover - compiled
+    """One block of the sweep phaser, all rows: coefficients (shared by the rows), chain, mix and biquad.
+
+    x (R, T); prm: [sample_rate, rate_hz, phase, shape, log_centre, span, q2, q3, log_low, log_high, g1, g2];
+    chain (R, K + 1) and bq (R, 4): the states, updated; coef (1, T, K), y_chain (R, T), zf (1, K + 1):
+    scratch; out (R, T).
+    """
+    _sweep_coefficients(offset, prm[0], prm[1], prm[2], prm[3], np.float32(prm[4]), np.float32(prm[5]),
+                        np.float32(prm[6]), np.float32(prm[7]), stage_offsets, use_offsets, np.float32(prm[8]),
+                        np.float32(prm[9]), form, coef[0])
+    g2 = np.full(1, prm[11], dtype=x.dtype)
+    none3 = np.empty((0, 0, 0), dtype=x.dtype)
+    none2 = np.empty((0, 0), dtype=x.dtype)
+    for r in range(x.shape[0]):
+        kc_chain_forward(x[r:r + 1], coef, g2, chain[r:r + 1], form, delay, y_chain[r:r + 1], zf, False, none3, none2,
+                         none3)
+        chain[r, :] = zf[0, :]
+    _mix_biquad(x, y_chain, np.float32(prm[10]), b, a, bq, out)
+
+
 class SweepPhaserStream(LeanStream):
-    """`Phaser(lfo="sweep", ...)`: coefficients, chain and biquad, three Numba calls per block."""
+    """`Phaser(lfo="sweep", ...)`: coefficients, chain and biquad in one Numba call per block."""
 
     def read_parameters(self) -> None:
         e = self.effect
         sw = e.sweep
-        f32 = lambda t: np.float32(float(t))  # noqa: E731
-        self.rate_hz = float(sw.rate_hz.to(torch.float64))
-        self.phase = float(sw.phase.to(torch.float64))
-        self.shape = float(torch.sigmoid(sw.shape_logit).to(torch.float64))
-        self.log_centre, self.span = f32(sw.log_centre), f32(sw.span)
-        self.q2, self.q3 = f32(sw.curve[0]), f32(sw.curve[1])
+        f32 = lambda t: float(np.float32(float(t)))  # noqa: E731 - the values as the float32 general path holds them
+        self.prm = np.array([
+            float(e.sample_rate), float(sw.rate_hz.to(torch.float64)), float(sw.phase.to(torch.float64)),
+            float(torch.sigmoid(sw.shape_logit).to(torch.float64)), f32(sw.log_centre), f32(sw.span),
+            f32(sw.curve[0]), f32(sw.curve[1]), f32(sw.log_low), f32(sw.log_high), f32(e.g1), f32(e.g2),
+        ], np.float64)
         offsets = sw.stage_offsets
         self.use_offsets = offsets is not None
         self.stage_offsets = (offsets.detach().float().numpy().copy() if offsets is not None
                               else np.zeros(e.num_stages, np.float32))
-        self.log_low, self.log_high = f32(sw.log_low), f32(sw.log_high)
         self.form = 0 if e.stage_form == "df1" else 1
-        self.g1 = f32(e.g1)
-        self.g2 = np.array([float(e.g2)], np.float32)
         self.b = e.biquad_b.detach().float().numpy().copy()
         self.a = e.biquad_a.detach().float().numpy().copy()
+        self._states: tuple = (None, None, None)
+        self._scratch: dict = {}
 
     def process(self, x: Tensor, state):
-        from . import kernels_phaser_chain as kc
-
         e = self.effect
         n_batch, n_ch, n_time = x.shape
         rows, k = n_batch * n_ch, e.num_stages
@@ -154,28 +178,42 @@ class SweepPhaserStream(LeanStream):
         if filters is None:
             filters = {"chain": torch.zeros(rows, k + 1), "biquad": torch.zeros(n_batch, n_ch, 4)}
         chain, bq = filters["chain"], filters["biquad"]
-        if chain.dtype != torch.float32 or bq.dtype != torch.float32 or not chain.is_contiguous() or not bq.is_contiguous():
-            return None
+        cached = self._states
+        if cached[0] is chain and cached[1] is bq:  # the NumPy views of the state carried from the last block
+            chain_np, bq_np = cached[2]
+        else:
+            if chain.dtype != torch.float32 or bq.dtype != torch.float32 or not chain.is_contiguous() \
+                    or not bq.is_contiguous():
+                return None
+            chain_np, bq_np = chain.numpy(), bq.numpy().reshape(rows, 4)
+            self._states = (chain, bq, (chain_np, bq_np))
         if n_time == 0:
             return x, state
-        coef = self._buffer("coef", (1, n_time, k))
-        _sweep_coefficients(state["offset"], float(e.sample_rate), self.rate_hz, self.phase, self.shape,
-                            self.log_centre, self.span, self.q2, self.q3, self.stage_offsets, self.use_offsets,
-                            self.log_low, self.log_high, self.form, coef[0])
-        xr = x.reshape(rows, n_time).numpy()
-        if rows > 1:
-            coef = np.ascontiguousarray(np.broadcast_to(coef, (rows, n_time, k)))
-        y_chain = self._buffer("chain", (rows, n_time))
-        zf = self._buffer("zf", (rows, k + 1))
-        empty3, empty2 = self._buffer("e3", (0, 0, 0)), self._buffer("e2", (0, 0))
-        g2 = self.g2 if rows == 1 else np.repeat(self.g2, rows)
-        chain_np = chain.numpy()
-        kc.chain_forward(xr, coef, g2, chain_np, 1 if self.form else 0, e.feedback_delay, y_chain, zf, False,
-                         empty3, empty2, empty3)
-        chain_np[...] = zf
-        y = torch.empty(n_batch, n_ch, n_time)
-        _mix_biquad(xr, y_chain, self.g1, self.b, self.a, bq.numpy().reshape(rows, 4), y.numpy().reshape(rows, n_time))
-        return y, {**state, "offset": state["offset"] + n_time, "filters": {"chain": chain, "biquad": bq}}
+        scratch = self._scratch.get((rows, n_time))
+        if scratch is None:
+            if len(self._scratch) > 16:
+                self._scratch.clear()
+            scratch = self._scratch[(rows, n_time)] = (np.empty((1, n_time, k), np.float32),
+                                                       np.empty((rows, n_time), np.float32),
+                                                       np.empty((1, k + 1), np.float32))
+        y = np.empty((n_batch, n_ch, n_time), np.float32)
+        _sweep_phaser_block(np.ascontiguousarray(x.numpy()).reshape(rows, n_time), state["offset"], self.prm,
+                            self.form, e.feedback_delay, self.use_offsets, self.stage_offsets, self.b, self.a, chain_np,
+                            bq_np, *scratch, y.reshape(rows, n_time))
+        y = torch.from_numpy(y)
+        state = {"method": state["method"], "offset": state["offset"] + n_time, "shape": state["shape"],
+                 "filters": filters if filters is state["filters"] else {"chain": chain, "biquad": bq}}
+        return y, state
+
+
+@njit(cache=True, nogil=True)
+def _paper_compressor_block(x, params, state, use_exp, use_lim, y, rms, level, g, ghat, mask):  # pragma: no cover
+    """`compressor_forward_serial` on one block, then the state [x_rms, g_hat] (R, 2) updated in place."""
+    kcf.compressor_forward_serial(x, params, state, use_exp, use_lim, 1e-10, y, rms, level, g, ghat, mask)
+    last = x.shape[-1] - 1
+    for r in range(x.shape[0]):
+        state[r, 0] = rms[r, last]
+        state[r, 1] = ghat[r, last]
 
 
 class PaperCompressorStream(LeanStream):
@@ -195,28 +233,34 @@ class PaperCompressorStream(LeanStream):
             "limiter_threshold_db": e.limiter_threshold_db if use_lim else 0.0,
         }
         self.params = np.array([[float(values[name]) for name in kf.PARAMS]], np.float32)
+        self._rows = np.repeat(self.params, 2, axis=0)
         self.use_exp, self.use_lim = use_exp, use_lim
+        self._owned: tuple | None = None
+        self._scratch: dict = {}
 
     def process(self, x: Tensor, state):
-        from . import kernels_compressor_fused as kf
-
         n_batch, n_ch, n_time = x.shape
-        if state is None:
-            state = torch.tensor([[0.0, 1.0]]).repeat(n_batch, 1)
-        elif state.dtype != torch.float32 or tuple(state.shape) != (n_batch, 2):
+        if state is not None and (state.dtype != torch.float32 or tuple(state.shape) != (n_batch, 2)):
             return None
         if n_time == 0:
-            return x, state
-        shapes = (n_batch, n_time)
-        y = torch.empty(n_batch, n_ch, n_time)
-        rms, level, g, ghat = (self._buffer(name, shapes) for name in ("rms", "level", "g", "ghat"))
-        mask = self._buffer("mask", shapes, np.bool_)
-        params = self.params if n_batch == 1 else np.repeat(self.params, n_batch, axis=0)
-        zi = state.contiguous().numpy()
-        kf.compressor_forward_serial(x.numpy(), params, zi, self.use_exp, self.use_lim, 1e-10, y.numpy(), rms, level, g,
-                                     ghat, mask)
-        new_state = torch.from_numpy(np.stack([rms[:, -1], ghat[:, -1]], axis=-1).astype(np.float32))
-        return y, new_state
+            return x, (torch.tensor([[0.0, 1.0]]).repeat(n_batch, 1) if state is None else state)
+        owned = self._owned
+        if state is None or owned is None or state is not owned[0]:
+            # a state of our own, updated in place from now on (the caller's tensor is never written)
+            start = torch.tensor([[0.0, 1.0]]).repeat(n_batch, 1) if state is None else state.detach().clone()
+            owned = self._owned = (start.contiguous(), start.contiguous().numpy())
+            if n_batch > 1:
+                self._rows = np.repeat(self.params, n_batch, axis=0)
+        buffers = self._scratch.get((n_batch, n_time))
+        if buffers is None:
+            if len(self._scratch) > 16:
+                self._scratch.clear()
+            buffers = self._scratch[(n_batch, n_time)] = (
+                *(np.empty((n_batch, n_time), np.float32) for _ in range(4)), np.empty((n_batch, n_time), np.bool_))
+        y = np.empty((n_batch, n_ch, n_time), np.float32)
+        _paper_compressor_block(np.ascontiguousarray(x.numpy()), self.params if n_batch == 1 else self._rows, owned[1],
+                                self.use_exp, self.use_lim, y, *buffers)
+        return torch.from_numpy(y), owned[0]
 
 
 class DeviceCompressorStream(LeanStream):
