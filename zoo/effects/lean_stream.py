@@ -46,12 +46,14 @@ def _sweep_coefficients(offset, sample_rate, rate_hz, phase, shape, log_centre, 
     two_pi = 2.0 * math.pi
     scale = np.float32(math.pi / sample_rate)
     one = np.float32(1.0)
+    phase_cycles = phase / two_pi + 0.5
     for n in range(n_time):
         cycles = rate_hz * ((offset + n) / sample_rate)
-        theta = two_pi * (cycles - math.floor(cycles)) + phase
-        wrapped = (theta + math.pi) % two_pi - math.pi
-        w = (1.0 - shape) * math.cos(theta) + shape * (1.0 - 2.0 * abs(wrapped) / math.pi)
-        w = np.float32(w)
+        frac = cycles - math.floor(cycles)
+        theta = two_pi * frac + phase  # float64, as the general path; its cosine in float32 (w is float32)
+        turn = frac + phase_cycles  # (theta + pi) / (2 pi): the triangle's wrapped phase without a float modulo
+        wrapped = two_pi * (turn - math.floor(turn)) - math.pi
+        w = np.float32((1.0 - shape) * math.cos(np.float32(theta)) + shape * (1.0 - 2.0 * abs(wrapped) / math.pi))
         base = log_centre + (span + (q2 + q3 * w) * w) * w
         for k in range(k_stages if use_offsets else 1):
             log_f = base + stage_offsets[k] if use_offsets else base
