@@ -31,8 +31,9 @@ def export_command(checkpoint: str, fmt: str, out: str | Path, *, force: bool = 
         The export's metadata (JSON-serialisable).
 
     Raises:
-        ValueError: an unknown format, an output that exists without ``force``, an effect that cannot
-            stream (the synth), or a structure the format cannot express.
+        ValueError: an unknown format, an output that exists without ``force``, the synth in another
+            format than TorchScript (it has no audio stream; its TorchScript file renders one note), or a
+            structure the format cannot express.
         FileNotFoundError: an unknown checkpoint.
         ImportError: ``neutone`` without neutone-sdk installed.
     """
@@ -48,10 +49,13 @@ def export_command(checkpoint: str, fmt: str, out: str | Path, *, force: bool = 
         check_output(Path(str(out) + ".json"), force=force)
     effect = load_effect(checkpoint)
     kind = type(effect).__name__
+    if kind == "SynthModel" and fmt == "torchscript":
+        return _export_synth(effect, checkpoint, out)
     if kind not in ("Phaser", "Compressor"):
         raise ValueError(
             f"{checkpoint!r} is a {kind}: it re-synthesises notes from f0 and note-on times and has no audio input to "
-            f"stream, so it has no {fmt} export; export a phaser or a compressor"
+            f"stream, so it has no {fmt} export"
+            + ("; it exports as a per-note TorchScript renderer: --format torchscript" if kind == "SynthModel" else "")
         )
     folder = Path(resolve_checkpoint(checkpoint))
     card_folder = folder if folder.is_dir() else None
@@ -72,4 +76,23 @@ def export_command(checkpoint: str, fmt: str, out: str | Path, *, force: bool = 
 
         with atomic_path(out) as tmp:
             meta = save_neutone(effect, tmp, name=name, card_folder=card_folder)
+    return meta
+
+
+def _export_synth(effect, checkpoint: str, out: Path) -> dict[str, Any]:
+    """The synth's per-note TorchScript renderer (`zoo.export.synth`), traced for its training note length."""
+    import json
+
+    import torch
+
+    from .._io import atomic_path
+    from ..hub import read_config, resolve_checkpoint
+    from .synth import default_note_samples, trace_synth
+
+    folder = Path(resolve_checkpoint(checkpoint))
+    card = read_config(folder)["card"] if folder.is_dir() else {}
+    traced, meta = trace_synth(effect, default_note_samples(card, effect.sample_rate))
+    meta["source"] = str(checkpoint)
+    with atomic_path(out) as tmp:
+        torch.jit.save(traced, str(tmp), _extra_files={"metadata.json": json.dumps(meta, indent=1)})
     return meta
