@@ -69,9 +69,10 @@ def effect_class(name: str) -> type:
 
 
 def effect_name(effect: torch.nn.Module) -> str:
-    for name, path in EFFECTS.items():
-        module_name, class_name = path.split(":")
-        if type(effect).__module__ == module_name and type(effect).__name__ == class_name:
+    for name in EFFECTS:
+        # the class itself, not its `__module__`: a class defined in `zoo.effects.phaser.module` is
+        # registered under its package path `zoo.effects.phaser`
+        if type(effect) is effect_class(name):
             return name
     raise ValueError(f"{type(effect).__name__} is not a registered effect (see zoo.hub.EFFECTS)")
 

@@ -23,7 +23,7 @@ from zoo.effects.phaser import (
     phaser,
 )
 
-phaser_module = sys.modules["zoo.effects.phaser"]  # the name `zoo.effects.phaser` is the function
+phaser_module = sys.modules["zoo.effects.phaser.functional"]  # where `_apply_allpass_loop` is looked up
 
 
 def solve_loop(x, p, g2, zi=None, num_stages=4):

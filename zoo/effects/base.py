@@ -21,8 +21,6 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from .lean_stream import lean_stream_for
-
 
 class Effect(nn.Module):
     """Base class: a differentiable audio effect with a TD and an FS implementation.
@@ -128,6 +126,8 @@ class Effect(nn.Module):
         block = check_audio(block, "block")
         state = self.__dict__.get("_stream_state")
         if block.dtype == torch.float32 and not block.is_cuda and not block.requires_grad and block.device.type == "cpu":
+            from .lean_stream import lean_stream_for  # here, not at the top: lean_stream imports the effect packages
+
             lean = lean_stream_for(self)
             result = lean.process(block, state) if lean is not None and lean.ready(block) else None
             if result is not None:

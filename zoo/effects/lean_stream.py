@@ -32,8 +32,8 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from . import kernels_compressor_fused as kcf
-from .kernels_phaser_chain import chain_forward as kc_chain_forward
+from .compressor import kernels_fused as kcf
+from .phaser.kernels_chain import chain_forward as kc_chain_forward
 
 __all__ = ["lean_stream_for", "LeanStream"]
 
@@ -222,7 +222,7 @@ class PaperCompressorStream(LeanStream):
     """The paper's compressor (``method="td"``): `kernels_compressor_fused`, one call per block."""
 
     def read_parameters(self) -> None:
-        from . import kernels_compressor_fused as kf
+        from .compressor import kernels_fused as kf
 
         e = self.effect
         use_exp = e.expander_threshold_db is not None
@@ -275,7 +275,7 @@ class DeviceCompressorStream(LeanStream):
         self.knee_db = float(e.knee_db)
 
     def process(self, x: Tensor, state):
-        from .kernels_compressor_device import device_forward
+        from .compressor.kernels_device import device_forward
 
         e = self.effect
         n_batch, n_ch, n_time = x.shape

@@ -236,7 +236,7 @@ class CompressorStream(nn.Module):
                           self.expander_ratio, self.limiter, self.limiter_threshold_db)
 
     def _feedback(self, x: Tensor, state: Tensor, controls: Tensor) -> Tuple[Tensor, Tensor]:
-        """The feedback topology, one sample at a time (as `zoo.effects.kernels_compressor_device`)."""
+        """The feedback topology, one sample at a time (as `zoo.effects.compressor.kernels_device`)."""
         n_ch = x.shape[0]
         threshold = float(controls[0])
         ratio = float(controls[1])

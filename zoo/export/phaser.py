@@ -11,7 +11,7 @@ device structures of `allpass_chain`) block by block, from the fitted values onl
 2. **All-pass chain with feedback** as one linear time-varying state-space recursion. Per sample
    each stage is affine in its input and state (DF1 or TPT), and the loop (delay-free, solved per
    sample, or through a one-sample delay) is affine too, so s[n] = A[n] s[n-1] + B[n] x[n] with the
-   chain's K + 1 states (the layout of `zoo.effects.kernels_phaser_chain`). `chain_maps` builds A and
+   chain's K + 1 states (the layout of `zoo.effects.phaser.kernels_chain`). `chain_maps` builds A and
    B for all samples of a block with O(K) vectorised operators, and `zoo.export.scan.ltv_scan` runs
    the recursion (exact, chunked: no per-sample loop).
 3. **Through path and biquad:** o = g1 x + y_K; the biquad's FIR part is vectorised and its two
@@ -41,7 +41,7 @@ def chain_maps(coef: Tensor, g2: Tensor, form: int, delay: int) -> Tensor:
 
     s[n] = A[n] s[n-1] + B[n] x[n] with S = K + 1 states: DF1 (u[n], y_1[n], ..., y_K[n]); TPT
     (y_K[n], s_1, ..., s_K). The map is found by running one sample of the chain (as
-    `zoo.effects.kernels_phaser_chain.chain_forward`) on the S unit states and the unit input at once,
+    `zoo.effects.phaser.kernels_chain.chain_forward`) on the S unit states and the unit input at once,
     vectorised over the T samples.
 
     Args:

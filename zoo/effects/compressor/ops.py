@@ -1,0 +1,291 @@
+"""The compressor's custom ops and autograd Functions: the attack/release smoother
+(`AttackReleaseFunction`, Algorithm 1, on `zoo.effects.compressor.kernels`) and the whole TD compressor
+as one CPU op (`FusedCompressorFunction`, on `zoo.effects.compressor.kernels_fused`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ...filters.autograd import AllpoleFunction, AllpoleReverseFunction
+from . import kernels_fused as kernels_compressor_fused
+from .kernels import attack_release_backward, attack_release_forward
+
+
+# ------------------------------------------------------------------------ attack/release smoother
+@torch.library.custom_op("zoo::compressor_attack_release", mutates_args=(), device_types="cpu")
+def _attack_release_op(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> tuple[Tensor, Tensor]:
+    """Eq. 21 on (N, T) with per-row coefficients (N,): returns (g_hat, attack mask)."""
+    y = torch.empty_like(g)
+    mask = torch.empty(g.shape, dtype=torch.bool)
+    if g.shape[-1]:
+        attack_release_forward(g.detach().numpy(), zi.detach().numpy(), at.detach().numpy(),
+                               rt.detach().numpy(), y.numpy(), mask.numpy())
+    return y, mask
+
+
+@_attack_release_op.register_kernel("cuda")
+def _(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - GPU
+    # A strictly sequential scan with a data-dependent branch: one CPU pass beats a GPU loop.
+    y, mask = _attack_release_op(g.cpu(), zi.cpu(), at.cpu(), rt.cpu())
+    return y.to(g.device), mask.to(g.device)
+
+
+@_attack_release_op.register_fake
+def _(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> tuple[Tensor, Tensor]:
+    return torch.empty_like(g), torch.empty_like(g, dtype=torch.bool)
+
+
+@torch.library.custom_op("zoo::compressor_attack_release_backward", mutates_args=(), device_types="cpu")
+def _attack_release_backward_op(
+    grad_y: Tensor, g: Tensor, zi: Tensor, at: Tensor, rt: Tensor, y: Tensor, mask: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Algorithm 1 fused (no graph): (dL/dg (N, T), dL/dzi (N,), dL/dat (N,), dL/drt (N,))."""
+    grad_g = torch.empty_like(g)
+    grad_zi, grad_at, grad_rt = torch.zeros_like(zi), torch.zeros_like(at), torch.zeros_like(rt)
+    if g.shape[-1]:
+        attack_release_backward(
+            grad_y.detach().numpy(), g.detach().numpy(), zi.detach().numpy(), at.detach().numpy(),
+            rt.detach().numpy(), y.detach().numpy(), mask.numpy(), grad_g.numpy(), grad_zi.numpy(),
+            grad_at.numpy(), grad_rt.numpy(),
+        )
+    else:
+        grad_zi = grad_zi + grad_y.new_zeros(())  # dL/dzi = 0 for an empty signal
+    return grad_g, grad_zi, grad_at, grad_rt
+
+
+@_attack_release_backward_op.register_kernel("cuda")
+def _(grad_y, g, zi, at, rt, y, mask):  # pragma: no cover - GPU
+    outs = _attack_release_backward_op(grad_y.cpu(), g.cpu(), zi.cpu(), at.cpu(), rt.cpu(), y.cpu(), mask.cpu())
+    return tuple(o.to(g.device) for o in outs)
+
+
+@_attack_release_backward_op.register_fake
+def _(grad_y, g, zi, at, rt, y, mask):
+    return torch.empty_like(g), torch.empty_like(zi), torch.empty_like(at), torch.empty_like(rt)
+
+
+class AttackReleaseFunction(torch.autograd.Function):
+    r"""Attack/release smoother (Eq. 21) with the gradients of Algorithm 1 (Yu et al. 2024).
+
+    Forward: a Numba kernel computes :math:`\hat g` and records the attack mask
+    :math:`\beta(n) = [g(n) < \hat g(n-1)]`. Backward, with :math:`\alpha(n) = \beta \alpha_{at} +
+    (1 - \beta) \alpha_{rt}` held fixed and :math:`a_1(n) = \alpha(n) - 1`:
+
+    1. :math:`\partial L/\partial u` = the reverse all-pole recursion (Eq. 7) on
+       :math:`\partial L/\partial \hat g` (`zoo.filters.autograd.AllpoleReverseFunction`);
+    2. :math:`\partial L/\partial g = \partial L/\partial u \cdot \alpha`;
+    3. :math:`\partial L/\partial \alpha(n) = \partial L/\partial u(n) (g(n) - \hat g(n-1))`;
+    4. :math:`\partial L/\partial \alpha_{at} = \sum_n \beta \, \partial L/\partial \alpha(n)`,
+       :math:`\partial L/\partial \alpha_{rt} = \sum_n (1 - \beta) \partial L/\partial \alpha(n)`;
+    5. :math:`\partial L/\partial \hat g(-1) = (1 - \alpha(0)) \partial L/\partial u(0)`.
+
+    The backward pass is made of differentiable ops (the reverse recursion is itself an autograd
+    Function), so double backward works; ``jvp`` gives forward-mode AD. Gradients are those of
+    the branch taken: exact wherever no g(n) equals g_hat(n-1) (almost everywhere).
+
+    Shapes: g, g_hat (N, T); zi, at, rt (N,). Outputs (g_hat, mask); mask is not differentiable.
+    """
+
+    @staticmethod
+    def forward(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> tuple[Tensor, Tensor]:
+        return _attack_release_op(g, zi, at, rt)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        g, zi, at, rt = inputs
+        y, mask = output
+        ctx.mark_non_differentiable(mask)
+        ctx.save_for_backward(g, zi, at, rt, y, mask)
+        ctx.save_for_forward(g, zi, at, rt, y, mask)
+
+    @staticmethod
+    def _coef_and_delta(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor, y: Tensor, mask: Tensor):
+        coef = torch.where(mask, at.unsqueeze(-1), rt.unsqueeze(-1))  # alpha(n)
+        prev = torch.cat([zi.unsqueeze(-1), y[:, :-1]], dim=-1)  # g_hat(n-1)
+        return coef, g - prev
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor, _grad_mask: Tensor | None):
+        g, zi, at, rt, y, mask = ctx.saved_tensors
+        need_g, need_zi, need_at, need_rt = ctx.needs_input_grad
+        if not torch.is_grad_enabled() and g.device.type == "cpu":  # no graph: one fused sweep
+            grad_g, grad_zi, grad_at, grad_rt = _attack_release_backward_op(
+                grad_y.contiguous(), g.contiguous(), zi.contiguous(), at.contiguous(), rt.contiguous(),
+                y.contiguous(), mask.contiguous(),
+            )
+            return (
+                grad_g if need_g else None, grad_zi if need_zi else None,
+                grad_at if need_at else None, grad_rt if need_rt else None,
+            )
+        coef = torch.where(mask, at.unsqueeze(-1), rt.unsqueeze(-1))
+        # Steps 1: the smoother is y(n) = u(n) - a_1(n) y(n-1), a_1 = alpha - 1 (Eq. 7 on dL/dy).
+        u = AllpoleReverseFunction.apply(grad_y.contiguous(), (coef - 1.0).unsqueeze(-1).contiguous())
+        grad_g = u * coef if need_g else None  # step 2
+        grad_zi = u[:, 0] * (1.0 - coef[:, 0]) if need_zi else None  # step 5
+        grad_at = grad_rt = None
+        if need_at or need_rt:
+            prev = torch.cat([zi.unsqueeze(-1), y[:, :-1]], dim=-1)
+            grad_alpha = u * (g - prev)  # step 3
+            zero = torch.zeros((), dtype=grad_alpha.dtype, device=grad_alpha.device)
+            if need_at:
+                grad_at = torch.where(mask, grad_alpha, zero).sum(-1)  # step 4
+            if need_rt:
+                grad_rt = torch.where(mask, zero, grad_alpha).sum(-1)
+        return grad_g, grad_zi, grad_at, grad_rt
+
+    @staticmethod
+    def jvp(ctx: Any, dg: Tensor | None, dzi: Tensor | None, dat: Tensor | None, drt: Tensor | None):
+        g, zi, at, rt, y, mask = ctx.saved_tensors
+        coef = torch.where(mask, at.unsqueeze(-1), rt.unsqueeze(-1))
+        rhs = torch.zeros_like(y) if dg is None else dg * coef
+        if dat is not None or drt is not None:
+            zero = torch.zeros((), dtype=y.dtype, device=y.device)
+            dcoef = torch.where(
+                mask,
+                zero if dat is None else dat.unsqueeze(-1),
+                zero if drt is None else drt.unsqueeze(-1),
+            )
+            prev = torch.cat([zi.unsqueeze(-1), y[:, :-1]], dim=-1)
+            rhs = rhs + dcoef * (g - prev)
+        state = torch.zeros_like(zi) if dzi is None else dzi
+        a = (coef - 1.0).unsqueeze(-1).contiguous()
+        return AllpoleFunction.apply(rhs.contiguous(), a, state.unsqueeze(-1).contiguous()), None
+
+
+# ------------------------------------------------------------------- fused TD compressor (CPU)
+def _fused_kernel(name: str, rows: int):
+    # one or two rows: nothing to share, and waking the thread pool costs more than it saves
+    return getattr(kernels_compressor_fused, f"{name}_serial" if rows <= 2 else name)
+
+
+@torch.library.custom_op("zoo::compressor_fused_forward", mutates_args=(), device_types="cpu")
+def _fused_forward_op(
+    x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool, eps: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The whole TD compressor on x (N, C, T), params (N, 10), zi (N, 2) in one sweep per row.
+
+    Returns y (N, C, T) and what the backward needs: x_rms, level (dB), g, g_hat (N, T), attack mask.
+    """
+    n_rows, _, n_time = x.shape
+    y = torch.empty_like(x)
+    rms, level, g, g_hat = (x.new_empty(n_rows, n_time) for _ in range(4))
+    mask = torch.empty(n_rows, n_time, dtype=torch.bool)
+    if n_time:
+        _fused_kernel("compressor_forward", n_rows)(
+            x.numpy(), params.numpy(), zi.numpy(), use_expander, use_limiter, eps, y.numpy(), rms.numpy(),
+            level.numpy(), g.numpy(), g_hat.numpy(), mask.numpy(),
+        )
+    return y, rms, level, g, g_hat, mask
+
+
+@_fused_forward_op.register_fake
+def _(x, params, zi, use_expander, use_limiter, eps):
+    n_rows, _, n_time = x.shape
+    signals = [x.new_empty(n_rows, n_time) for _ in range(4)]
+    return (torch.empty_like(x), *signals, x.new_empty(n_rows, n_time, dtype=torch.bool))
+
+
+@torch.library.custom_op("zoo::compressor_fused_backward", mutates_args=(), device_types="cpu")
+def _fused_backward_op(
+    grad_y: Tensor, grad_zf: Tensor, x: Tensor, params: Tensor, zi: Tensor, rms: Tensor, level: Tensor,
+    g: Tensor, g_hat: Tensor, mask: Tensor, use_expander: bool, use_limiter: bool, eps: float, need_x: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The adjoint of `_fused_forward_op` in one reverse sweep per row (no graph).
+
+    Returns dL/dx (N, C, T) (empty (0, 0, 0) unless ``need_x``), dL/dparams (N, 10), dL/dzi (N, 2).
+    """
+    grad_x = torch.empty_like(x) if need_x else x.new_empty(0, 0, 0)
+    grad_params = torch.zeros_like(params)
+    grad_zi = torch.zeros_like(zi)
+    if x.shape[-1]:
+        _fused_kernel("compressor_backward", x.shape[0])(
+            grad_y.numpy(), grad_zf.numpy(), x.numpy(), params.numpy(), zi.numpy(), use_expander, use_limiter,
+            eps, rms.numpy(), level.numpy(), g.numpy(), g_hat.numpy(), mask.numpy(), need_x, grad_x.numpy(),
+            grad_params.numpy(), grad_zi.numpy(),
+        )
+    return grad_x, grad_params, grad_zi
+
+
+@_fused_backward_op.register_fake
+def _(grad_y, grad_zf, x, params, zi, rms, level, g, g_hat, mask, use_expander, use_limiter, eps, need_x):
+    grad_x = torch.empty_like(x) if need_x else x.new_empty(0, 0, 0)
+    return grad_x, torch.empty_like(params), torch.empty_like(zi)
+
+
+class FusedCompressorFunction(torch.autograd.Function):
+    r"""The whole TD compressor (detector, gain computer, Eq. 21 smoother, make-up) as one CPU op.
+
+    Forward: one Numba sweep per row (`zoo.effects.compressor.kernels_fused`) computes y and keeps
+    x_rms, the level (dB), g, :math:`\hat g` and the attack mask. Backward: one reverse sweep per row,
+    the adjoint of every stage (Algorithm 1 for the smoother, the reverse one-pole recursion, Eq. 7,
+    for the detector), with every parameter's gradient summed over time in float64. It gives the
+    same gradients as the composed path (`gain_computer`, `rms_detector`, `AttackReleaseFunction`),
+    which is about 2x slower per training step (``benchmarks/effects_compressor.py``): every
+    composed op allocates and sweeps a full-length tensor and keeps it for autograd.
+
+    If the backward itself is differentiated (``create_graph=True``), it recomputes the forward
+    through the composed path and differentiates that instead, so autograd of any order works.
+    No forward-mode AD: `compressor` takes the composed path under forward AD.
+
+    Inputs: x (N, C, T) (C channels linked: the detector sees their mean power; C = 1 otherwise),
+    params (N, 10) (columns as `kernels_compressor_fused.PARAMS`), zi (N, 2) = [x_rms(-1),
+    g_hat(-1)], then the expander and limiter switches and eps. Outputs (y (N, C, T), zf (N, 2),
+    x_rms, level, g, g_hat, mask); only y and zf are differentiable.
+    """
+
+    @staticmethod
+    def forward(x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool, eps: float):
+        y, rms, level, g, g_hat, mask = _fused_forward_op(x, params, zi, use_expander, use_limiter, eps)
+        zf = torch.stack([rms[:, -1], g_hat[:, -1]], dim=-1)
+        return y, zf, rms, level, g, g_hat, mask
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        x, params, zi, use_expander, use_limiter, eps = inputs
+        _, _, rms, level, g, g_hat, mask = output
+        ctx.mark_non_differentiable(rms, level, g, g_hat, mask)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, params, zi, rms, level, g, g_hat, mask)
+        ctx.options = (use_expander, use_limiter, eps)
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor | None, grad_zf: Tensor | None, *_unused):
+        x, params, zi, rms, level, g, g_hat, mask = ctx.saved_tensors
+        use_expander, use_limiter, eps = ctx.options
+        need_x, need_params, need_zi = ctx.needs_input_grad[:3]
+        grad_y = torch.zeros_like(x) if grad_y is None else grad_y.contiguous()
+        grad_zf = torch.zeros_like(zi) if grad_zf is None else grad_zf.contiguous()
+        if torch.is_grad_enabled():  # a graph of the backward is wanted: differentiate the composed path
+            inputs = [t for t, need in zip((x, params, zi), (need_x, need_params, need_zi)) if need]
+            y, zf = _compress_rows_composed(x, params, zi, use_expander, use_limiter, eps)
+            found = iter(torch.autograd.grad((y, zf), inputs, (grad_y, grad_zf), create_graph=True,
+                                             allow_unused=True))
+            grads = []
+            for t, need in zip((x, params, zi), (need_x, need_params, need_zi)):
+                grad = next(found) if need else None
+                grads.append(torch.zeros_like(t) if need and grad is None else grad)
+            return (*grads, None, None, None)
+        grad_x, grad_params, grad_zi = _fused_backward_op(
+            grad_y, grad_zf, x, params, zi, rms, level, g, g_hat, mask, use_expander, use_limiter, eps, need_x
+        )
+        return (
+            grad_x if need_x else None, grad_params if need_params else None, grad_zi if need_zi else None,
+            None, None, None,
+        )
+
+
+def _compress_rows_composed(x: Tensor, params: Tensor, zi: Tensor, use_expander: bool, use_limiter: bool,
+                            eps: float) -> tuple[Tensor, Tensor]:
+    """`FusedCompressorFunction`'s forward through the composed, differentiable path: (y, zf)."""
+    from .functional import _compress  # the composed path dispatches to this Function: import at call time
+
+    col = params.unbind(-1)
+    return _compress(
+        x, col[0], col[1], col[2], col[3], col[4], col[5], zi, knee_db=col[6],
+        expander_threshold_db=col[7] if use_expander else None, expander_ratio=col[8],
+        limiter_threshold_db=col[9] if use_limiter else None, link_channels=True, method="td",
+        return_zf=True, eps=eps, fused=False,
+    )
