@@ -136,14 +136,61 @@ def _sweep_phaser_block(x, offset, prm, form, delay, use_offsets, stage_offsets,
     _sweep_coefficients(offset, prm[0], prm[1], prm[2], prm[3], np.float32(prm[4]), np.float32(prm[5]),
                         np.float32(prm[6]), np.float32(prm[7]), stage_offsets, use_offsets, np.float32(prm[8]),
                         np.float32(prm[9]), form, coef[0])
-    g2 = np.full(1, prm[11], dtype=x.dtype)
-    none3 = np.empty((0, 0, 0), dtype=x.dtype)
-    none2 = np.empty((0, 0), dtype=x.dtype)
-    for r in range(x.shape[0]):
-        kc_chain_forward(x[r:r + 1], coef, g2, chain[r:r + 1], form, delay, y_chain[r:r + 1], zf, False, none3, none2,
-                         none3)
-        chain[r, :] = zf[0, :]
+    if x.shape[0] == 2 and form == 0 and delay == 0:
+        _chain_df1_two_rows(x, coef[0], x.dtype.type(prm[11]), chain, y_chain)
+    else:
+        g2 = np.full(1, prm[11], dtype=x.dtype)
+        none3 = np.empty((0, 0, 0), dtype=x.dtype)
+        none2 = np.empty((0, 0), dtype=x.dtype)
+        for r in range(x.shape[0]):
+            kc_chain_forward(x[r:r + 1], coef, g2, chain[r:r + 1], form, delay, y_chain[r:r + 1], zf, False, none3,
+                             none2, none3)
+            chain[r, :] = zf[0, :]
     _mix_biquad(x, y_chain, np.float32(prm[10]), b, a, bq, out)
+
+
+@njit(cache=True, nogil=True)
+def _chain_df1_two_rows(x, c, g, state, y):  # pragma: no cover - compiled
+    """`chain_forward` for form 0 (DF1), delay 0, two rows sharing the coefficients c (T, K), interleaved.
+
+    The same arithmetic, in the same order, as `kernels_phaser_chain.chain_forward` per row (a_k = c,
+    b_k = c y_k[n-1] - y_{k-1}[n-1]; u = (x + g C) / (1 - g P)); the rows share the stage products P
+    and run side by side (stereo at plug-in block sizes). state (2, K+1): u[n-1], y_1[n-1], ..., y_K[n-1].
+    """
+    n_time, k_stages = c.shape
+    s0 = state[0].copy()
+    s1 = state[1].copy()
+    for n in range(n_time):
+        big_p = 1.0
+        big_c0 = 0.0
+        big_c1 = 0.0
+        for k in range(k_stages):
+            ck = c[n, k]
+            big_p *= ck
+            big_c0 = ck * big_c0 + (ck * s0[k + 1] - s0[k])
+            big_c1 = ck * big_c1 + (ck * s1[k + 1] - s1[k])
+        u0 = (x[0, n] + g * big_c0) / (1.0 - g * big_p)
+        u1 = (x[1, n] + g * big_c1) / (1.0 - g * big_p)
+        t0 = u0
+        t1 = u1
+        old0 = s0[0]  # y_{k-1}[n-1] before this sample (u[n-1] for the first stage)
+        old1 = s1[0]
+        for k in range(k_stages):
+            ck = c[n, k]
+            cur0 = s0[k + 1]
+            cur1 = s1[k + 1]
+            t0 = ck * t0 + (ck * cur0 - old0)
+            t1 = ck * t1 + (ck * cur1 - old1)
+            s0[k + 1] = t0
+            s1[k + 1] = t1
+            old0 = cur0
+            old1 = cur1
+        s0[0] = u0
+        s1[0] = u1
+        y[0, n] = t0
+        y[1, n] = t1
+    state[0, :] = s0
+    state[1, :] = s1
 
 
 class SweepPhaserStream(LeanStream):
