@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from .scan import one_pole_scan
+from .stream_base import StreamingModule
 
 __all__ = ["CompressorStream", "smooth", "STRUCTURES"]
 
@@ -170,7 +171,7 @@ def feedback_loop(x: Tensor, state: Tensor, threshold_db: Tensor, ratio: Tensor,
     return gains, torch.cat([env.reshape([1]), g_hat.reshape([1])])
 
 
-class CompressorStream(nn.Module):
+class CompressorStream(StreamingModule):
     """Stateful streaming compressor (module docstring); build it with `zoo.export.build.streaming_module`.
 
     ``forward(block)`` takes float32 (C, T) audio and returns (C, T), carrying the state; ``reset()``
@@ -220,11 +221,6 @@ class CompressorStream(nn.Module):
         state = torch.zeros(2 + channels, dtype=torch.float64)
         state[1] = 1.0
         return state
-
-    @torch.jit.export
-    def reset(self) -> None:
-        """Forget the stream: the next block starts a new signal at rest."""
-        self.state = torch.zeros(0, dtype=torch.float64)
 
     def _smooth(self, g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> Tuple[Tensor, int]:
         if self.loop_only:
@@ -321,19 +317,3 @@ class CompressorStream(nn.Module):
         new_state = torch.cat([torch.stack([env_out, g_out]), y[:, n_time - 1]])
         return y.to(torch.float32), new_state
 
-    @torch.jit.export
-    def forward_controls(self, block: Tensor, controls: Tensor) -> Tensor:
-        """`forward` with other controls (4,) float64: threshold (dB), ratio, release coefficient, make-up (dB)."""
-        if block.dim() != 2:
-            raise ValueError("Unexpected shape for `block`: expected (channels, samples)")
-        if block.shape[1] == 0:
-            return block.to(torch.float32)
-        size = self.state_size(block.shape[0])
-        if self.state.shape[0] != size:
-            self.state = self.initial_state(block.shape[0])
-        y, self.state = self.step(block, self.state, controls)
-        return y
-
-    def forward(self, block: Tensor) -> Tensor:
-        """float32 (C, T) -> (C, T), the state carried to the next call."""
-        return self.forward_controls(block, self.default_controls)

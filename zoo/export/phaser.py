@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from .scan import ltv_scan
+from .stream_base import StreamingModule
 
 __all__ = ["PhaserStream", "chain_maps"]
 
@@ -92,7 +93,7 @@ def _triangle(theta: Tensor) -> Tensor:
     return 1.0 - 2.0 * wrapped.abs() / math.pi
 
 
-class PhaserStream(nn.Module):
+class PhaserStream(StreamingModule):
     """Stateful streaming phaser (module docstring); build it with `zoo.export.build.streaming_module`.
 
     ``forward(block)`` takes float32 (C, T) audio and returns (C, T), carrying the state; ``reset()``
@@ -145,11 +146,6 @@ class PhaserStream(nn.Module):
     def initial_state(self, channels: int) -> Tensor:
         """The state of a signal at rest (zeros: offset 0, LFO phase 0, filters at rest)."""
         return torch.zeros(self.state_size(channels), dtype=torch.float64)
-
-    @torch.jit.export
-    def reset(self) -> None:
-        """Forget the stream: the next block starts a new signal at rest."""
-        self.state = torch.zeros(0, dtype=torch.float64)
 
     # ------------------------------------------------------------------ LFO
     def _coefficients(self, offset: Tensor, cycles: Tensor, n_time: int, rate: Tensor, depth_scale: Tensor) -> Tensor:
@@ -232,19 +228,3 @@ class PhaserStream(nn.Module):
         ])
         return y, new_state
 
-    @torch.jit.export
-    def forward_controls(self, block: Tensor, controls: Tensor) -> Tensor:
-        """`forward` with other controls (4,) float64: rate (Hz), depth scale, feedback g2, mix."""
-        if block.dim() != 2:
-            raise ValueError("Unexpected shape for `block`: expected (channels, samples)")
-        if block.shape[1] == 0:
-            return block.to(torch.float32)
-        size = self.state_size(block.shape[0])
-        if self.state.shape[0] != size:
-            self.state = self.initial_state(block.shape[0])
-        y, self.state = self.step(block, self.state, controls)
-        return y
-
-    def forward(self, block: Tensor) -> Tensor:
-        """float32 (C, T) -> (C, T), the state carried to the next call."""
-        return self.forward_controls(block, self.default_controls)
