@@ -90,7 +90,7 @@ class LeanStream:
         self.effect = effect
         self._modules = list(effect.modules())
         self._seen: tuple | None = None
-        self._buffers: dict[tuple, np.ndarray] = {}
+        self._scratch: dict[tuple, tuple] = {}
 
     def ready(self, block: Tensor) -> bool:
         """Whether this block may take the lean path: no gradient wanted, float32 CPU parameters.
@@ -108,14 +108,14 @@ class LeanStream:
             self._seen = seen
         return True
 
-    def _buffer(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
-        key = (name, shape)
-        buf = self._buffers.get(key)
-        if buf is None:
-            if len(self._buffers) > 32:
-                self._buffers.clear()
-            buf = self._buffers[key] = np.empty(shape, dtype=dtype)
-        return buf
+    def _scratch_for(self, key: tuple, make) -> tuple:
+        """Scratch arrays for a block shape ``key`` (``make()`` builds them once; a few shapes are kept)."""
+        found = self._scratch.get(key)
+        if found is None:
+            if len(self._scratch) > 16:
+                self._scratch.clear()
+            found = self._scratch[key] = make()
+        return found
 
     def read_parameters(self) -> None:
         raise NotImplementedError
@@ -213,7 +213,6 @@ class SweepPhaserStream(LeanStream):
         self.b = e.biquad_b.detach().float().numpy().copy()
         self.a = e.biquad_a.detach().float().numpy().copy()
         self._states: tuple = (None, None, None)
-        self._scratch: dict = {}
 
     def process(self, x: Tensor, state):
         e = self.effect
@@ -238,13 +237,8 @@ class SweepPhaserStream(LeanStream):
             self._states = (chain, bq, (chain_np, bq_np))
         if n_time == 0:
             return x, state
-        scratch = self._scratch.get((rows, n_time))
-        if scratch is None:
-            if len(self._scratch) > 16:
-                self._scratch.clear()
-            scratch = self._scratch[(rows, n_time)] = (np.empty((1, n_time, k), np.float32),
-                                                       np.empty((rows, n_time), np.float32),
-                                                       np.empty((1, k + 1), np.float32))
+        scratch = self._scratch_for((rows, n_time), lambda: (
+            np.empty((1, n_time, k), np.float32), np.empty((rows, n_time), np.float32), np.empty((1, k + 1), np.float32)))
         y = np.empty((n_batch, n_ch, n_time), np.float32)
         _sweep_phaser_block(np.ascontiguousarray(x.numpy()).reshape(rows, n_time), state["offset"], self.prm,
                             self.form, e.feedback_delay, self.use_offsets, self.stage_offsets, self.b, self.a, chain_np,
@@ -285,7 +279,6 @@ class PaperCompressorStream(LeanStream):
         self._rows = np.repeat(self.params, 2, axis=0)
         self.use_exp, self.use_lim = use_exp, use_lim
         self._owned: tuple | None = None
-        self._scratch: dict = {}
 
     def process(self, x: Tensor, state):
         n_batch, n_ch, n_time = x.shape
@@ -300,12 +293,8 @@ class PaperCompressorStream(LeanStream):
             owned = self._owned = (start.contiguous(), start.contiguous().numpy())
             if n_batch > 1:
                 self._rows = np.repeat(self.params, n_batch, axis=0)
-        buffers = self._scratch.get((n_batch, n_time))
-        if buffers is None:
-            if len(self._scratch) > 16:
-                self._scratch.clear()
-            buffers = self._scratch[(n_batch, n_time)] = (
-                *(np.empty((n_batch, n_time), np.float32) for _ in range(4)), np.empty((n_batch, n_time), np.bool_))
+        buffers = self._scratch_for((n_batch, n_time), lambda: (
+            *(np.empty((n_batch, n_time), np.float32) for _ in range(4)), np.empty((n_batch, n_time), np.bool_)))
         y = np.empty((n_batch, n_ch, n_time), np.float32)
         _paper_compressor_block(np.ascontiguousarray(x.numpy()), self.params if n_batch == 1 else self._rows, owned[1],
                                 self.use_exp, self.use_lim, y, *buffers)
@@ -334,7 +323,7 @@ class DeviceCompressorStream(LeanStream):
             return x, state
         state = state.clone()
         rows = self.rows if n_batch == 1 else {k: np.repeat(v, n_batch) for k, v in self.rows.items()}
-        gain = self._buffer("gain", (n_batch, n_time))
+        (gain,) = self._scratch_for((n_batch, n_time), lambda: (np.empty((n_batch, n_time), np.float32),))
         y = torch.empty(n_batch, n_ch, n_time)
         device_forward(x.numpy(), rows["threshold_db"], rows["ratio"], rows["attack_coef"], rows["release_coef"],
                        rows["makeup_gain_db"], self.knee_db, e.detector == "peak", 0 if e.smoothing == "level" else 1,
