@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_card", "write_figure", "write_excerpts"]
+__all__ = ["card_text", "write_card", "write_figure", "write_excerpts"]
 
 _WHAT = {
     "phaser": "a phaser: K first-order all-pass stages swept by an LFO in log frequency, with feedback, a "
@@ -19,6 +19,12 @@ _WHAT = {
 
 
 def write_card(path: Path, effect_name: str, command: list[str], summary: dict) -> None:
+    """Write `card_text` to ``path``."""
+    path.write_text(card_text(effect_name, command, summary))
+
+
+def card_text(effect_name: str, command: list[str], summary: dict) -> str:
+    """The README.md card of a fitted folder (markdown), from `zoo fit`'s summary."""
     lines = [
         "---", "library_name: zoo", f"tags: [audio, differentiable-dsp, {effect_name}, zoo-fit]", "---", "",
         f"# {effect_name} fitted with `zoo fit`", "",
@@ -50,7 +56,7 @@ def write_card(path: Path, effect_name: str, command: list[str], summary: dict) 
     for k, v in summary["learned"].items():
         lines.append(f"| {k} | {v:.6g} |")
     lines += ["", "![fit](fit.png)", "", "Use it: `zoo apply THIS_FOLDER in.wav out.wav`.", ""]
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def write_figure(path: Path, effect, target: np.ndarray, before: np.ndarray, after: np.ndarray,

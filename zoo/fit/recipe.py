@@ -81,10 +81,7 @@ def fitted_card(name: str, summary: Mapping[str, Any], data_spec: Mapping[str, A
     material = "zoo capture-signal" if args.get("material", "capture") == "capture" else args["material"]
     summary = dict(summary, dry=f"{material} ({args['sample_rate']} Hz, generated)",
                    wet=f"the dry rendered by {json.dumps(args['effect'])}")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "README.md"
-        card.write_card(path, summary["effect"], ["python", "-m", "zoo.pretrained", "build", name], summary)
-        text = path.read_text()
+    text = card.card_text(summary["effect"], ["python", "-m", "zoo.pretrained", "build", name], summary)
     head, _, rest = text.partition("\n# ")
     title = rest.split("\n", 1)[1] if "\n" in rest else ""
     intro = (f"# {name}\n\nBuilt by `python -m zoo.pretrained build {name}` from "
