@@ -17,6 +17,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from zoo.filters import use_fused
+
 # the module, not the function `zoo.filters.allpole` that the package re-exports under that name
 allpole_module = importlib.import_module("zoo.filters.allpole")
 
@@ -33,7 +35,9 @@ def load_torchlpc():
 @contextlib.contextmanager
 def authors_allpole() -> Iterator[None]:
     """Inside the block, `zoo.filters.allpole` (and lfilter, sosfilt, linear_recurrence) filter
-    with ``torchlpc.sample_wise_lpc``. Raises ImportError when torchlpc is missing."""
+    with ``torchlpc.sample_wise_lpc``, and the effects take their composed paths
+    (``zoo.filters.use_fused(False)``) so that the swapped layer is what runs. Raises ImportError
+    when torchlpc is missing."""
     torchlpc = load_torchlpc()
     if torchlpc is None:
         raise ImportError("torchlpc is not installed (pip install -e '.[dev]')")
@@ -46,7 +50,8 @@ def authors_allpole() -> Iterator[None]:
     original = allpole_module.allpole_function
     allpole_module.allpole_function = torchlpc_function
     try:
-        yield
+        with use_fused(False):
+            yield
     finally:
         allpole_module.allpole_function = original
 

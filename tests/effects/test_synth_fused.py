@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from zoo.effects.synth import SynthVoice
+from zoo.filters import use_fused
 from zoo.effects.synth_functional import can_fuse_voice, synth_voice_td_fused
 
 SR = 48000.0
@@ -164,8 +165,9 @@ def test_default_td_path_is_fused(filter_type):
     assert can_fuse_voice(f0, frames)
 
 
-def test_swapped_allpole_layer_takes_composed_path(monkeypatch):
-    # e.g. the authors' torchlpc layer in benchmarks/_authors_path.py: the voice must run through it
+def test_use_fused_false_takes_composed_path_through_the_allpole_layer(monkeypatch):
+    # e.g. the authors' torchlpc layer in benchmarks/_authors_path.py, which swaps the layer and
+    # forbids fused kernels explicitly: the voice must then run through the (swapped) layer
     calls = []
     original = allpole_module.allpole_function
 
@@ -176,9 +178,12 @@ def test_swapped_allpole_layer_takes_composed_path(monkeypatch):
     monkeypatch.setattr(allpole_module, "allpole_function", spy)
     voice = SynthVoice(SR, "lp")
     frames, f0, n_on = _inputs("lp", 2, 600, 19, [300, 600], torch.float32)
-    y = voice(f0, n_on, 600, frames.requires_grad_())
+    with use_fused(False):
+        assert not can_fuse_voice(f0, frames)
+        y = voice(f0, n_on, 600, frames.requires_grad_())
     assert "FusedSynthVoice" not in type(y.grad_fn).__name__
     assert calls
+    assert can_fuse_voice(f0, frames)  # allowed again outside the block
 
 
 def test_fallbacks():

@@ -35,10 +35,12 @@ from torch import Tensor
 from .compressor import kernels_fused as kcf
 from .phaser.kernels_chain import chain_forward as kc_chain_forward
 
+from ..filters.dispatch import NUMBA_SERIAL as _SERIAL
+
 __all__ = ["lean_stream_for", "LeanStream"]
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _sweep_coefficients(offset, sample_rate, rate_hz, phase, shape, log_centre, span, q2, q3, stage_offsets,
                         use_offsets, log_low, log_high, form, out):  # pragma: no cover - compiled
     """out (T, K) float32: the stage coefficients of `SweepLFO` + `stage_coefficients` from sample ``offset``."""
@@ -65,7 +67,7 @@ def _sweep_coefficients(offset, sample_rate, rate_hz, phase, shape, log_centre, 
                 out[n, k] = out[n, 0]
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _mix_biquad(x, y_chain, g1, b, a, zi, out):  # pragma: no cover - compiled
     """out = biquad(g1 x + y_chain) per row; zi (R, 4) = [o(-1), o(-2), out(-1), out(-2)], updated."""
     n_rows, n_time = x.shape
@@ -124,7 +126,7 @@ class LeanStream:
         raise NotImplementedError
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _sweep_phaser_block(x, offset, prm, form, delay, use_offsets, stage_offsets, b, a, chain, bq, coef, y_chain, zf,
                         out):  # pragma: no cover - compiled
     """One block of the sweep phaser, all rows: coefficients (shared by the rows), chain, mix and biquad.
@@ -149,7 +151,7 @@ def _sweep_phaser_block(x, offset, prm, form, delay, use_offsets, stage_offsets,
     _mix_biquad(x, y_chain, np.float32(prm[10]), b, a, bq, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _chain_df1_two_rows(x, c, g, state, y):  # pragma: no cover - compiled
     """`chain_forward` for form 0 (DF1), delay 0, two rows sharing the coefficients c (T, K), interleaved.
 
@@ -249,7 +251,7 @@ class SweepPhaserStream(LeanStream):
         return y, state
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _paper_compressor_block(x, params, state, use_exp, use_lim, y, rms, level, g, ghat, mask):  # pragma: no cover
     """`compressor_forward_serial` on one block, then the state [x_rms, g_hat] (R, 2) updated in place."""
     kcf.compressor_forward_serial(x, params, state, use_exp, use_lim, 1e-10, y, rms, level, g, ghat, mask)

@@ -16,7 +16,7 @@ Public API:
   `set_buffer_cache`, `empty_buffer_cache`, `buffer_cache_info`
 """
 
-from ._backend import use_backend
+from .dispatch import use_backend, use_fused
 from ._buffers import buffer_cache_info, empty_buffer_cache, set_buffer_cache
 from .allpole import allpole, fir, lfilter, linear_recurrence, sosfilt
 from .design import (
@@ -36,6 +36,7 @@ __all__ = [
     "allpole",
     "allpole_torch",
     "use_backend",
+    "use_fused",
     "linear_recurrence",
     "lfilter",
     "sosfilt",

@@ -32,12 +32,14 @@ from collections import OrderedDict
 import torch
 from torch import Tensor
 
+from .dispatch import storage_use_count
+
 __all__ = ["empty", "set_buffer_cache", "empty_buffer_cache", "buffer_cache_info", "MIN_BYTES"]
 
 #: outputs smaller than this are plain ``torch.empty`` (glibc serves them from its free lists).
 MIN_BYTES = 256 << 10
 
-_use_count = torch._C._storage_Use_Count
+_use_count = storage_use_count
 
 
 def _limit_from_env() -> int:

@@ -19,13 +19,12 @@ import threading
 import numba
 
 from . import _buffers
+from .dispatch import SERIAL_MAX_ROWS, eager_cpu
+from .gradients import coefficient_grad, initial_state_grad
 from .kernels import numba_cpu, numba_unrolled
 from .kernels.generate_unrolled import ORDERS as UNROLLED_ORDERS
 from .kernels.generate_unrolled import STREAM_ORDERS
 
-#: below this many rows the kernels run without the thread pool: with one or two rows there is
-#: nothing to share, and waking the pool costs more than it saves.
-SERIAL_MAX_ROWS = 2
 
 #: the fused backward streams its coefficient gradient past the cache (non-temporal stores) from
 #: this size up: a gradient this large would not stay cached for its consumer anyway, and the
@@ -91,15 +90,6 @@ def _run(kernel, dtype: torch.dtype, *arrays, slp: bool = True) -> None:
         _COMPILED.add(key)
 
 __all__ = ["allpole_forward", "allpole_reverse", "allpole_backward", "eager_cpu"]
-
-
-def eager_cpu(*tensors: Tensor) -> bool:
-    """True when the plain CPU implementations may be called directly, skipping the custom-op
-    dispatch (about 15 us a call): plain eager CPU tensors, no `torch.compile` tracing, no
-    functorch transform (vmap, grad, jvp) active. Otherwise go through the registered ops."""
-    if torch.compiler.is_compiling() or torch._C._are_functorch_transforms_active():
-        return False
-    return all(t.device.type == "cpu" for t in tensors)
 
 
 def _np(t: Tensor):
@@ -211,8 +201,6 @@ allpole_backward = torch.library.custom_op("zoo::allpole_backward", mutates_args
 def _allpole_backward_cuda(
     g: Tensor, a: Tensor, y: Tensor, zi: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:  # pragma: no cover - GPU
-    from .autograd import coefficient_grad, initial_state_grad
-
     u = allpole_reverse(g, a)
     return u, coefficient_grad(u, y, zi, a.dim() == 3), initial_state_grad(u, a)
 

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from ._checks import broadcast_leading, check_finite, check_same_device, check_stable, check_tensor, compute_dtype
-from ._backend import uses_torch_backend
+from .dispatch import uses_torch_backend
 from .autograd import allpole_function
 from .kernels.torch_scan import allpole_torch
 

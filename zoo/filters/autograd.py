@@ -24,40 +24,8 @@ import torch
 from torch import Tensor
 
 from . import _ops
-
-
-def lagged_outputs(y: Tensor, zi: Tensor, order: int) -> Tensor:
-    """Stack past outputs: out[..., n, i-1] = y[n-i], with y[-1-k] = zi[..., k].
-
-    Args:
-        y: (N, T). zi: (N, M). order: M.
-
-    Returns:
-        (N, T, M).
-    """
-    n_time = y.shape[-1]
-    ext = torch.cat([zi.flip(-1), y], dim=-1)  # ext[..., M + n] = y[n]
-    return torch.stack([ext[..., order - i : order - i + n_time] for i in range(1, order + 1)], dim=-1)
-
-
-def coefficient_grad(u: Tensor, y: Tensor, zi: Tensor, time_varying: bool) -> Tensor:
-    """dL/da_i[n] = -conj(y[n-i]) u[n] (Eq. 8), summed over n for time-invariant a."""
-    order = zi.shape[-1]
-    grad = -lagged_outputs(y, zi, order).conj() * u.unsqueeze(-1)
-    return grad if time_varying else grad.sum(-2)
-
-
-def initial_state_grad(u: Tensor, a: Tensor) -> Tensor:
-    """dL/dzi_k = -sum_{i=k+1..M} conj(a_i[i-1-k]) u[i-1-k]: zi_k = y[-1-k] feeds y[i-1-k] via a_i."""
-    order = a.shape[-1]
-    head = min(order, u.shape[-1])
-    if a.dim() == 3:
-        coef = a[:, :head, :]  # coef[n, j] = a_{j+1}[n]
-    else:
-        coef = a.unsqueeze(1).expand(a.shape[0], head, order)
-    weighted = coef.conj() * u[:, :head].unsqueeze(-1)  # weighted[n, j]; for zi_k, j = n + k
-    out = [-torch.diagonal(weighted, offset=k, dim1=-2, dim2=-1).sum(-1) for k in range(order)]
-    return torch.stack(out, dim=-1)
+from .dispatch import eager_cpu, functorch_active, is_compiling
+from .gradients import coefficient_grad, initial_state_grad, lagged_outputs  # noqa: F401
 
 
 def _shifted_diagonal_sum(w: Tensor) -> Tensor:
@@ -76,7 +44,7 @@ class _AllpoleBase(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
-        if _ops.eager_cpu(x):
+        if eager_cpu(x):
             return _ops.allpole_forward_cpu(x, a, zi)
         return _ops.allpole_forward(x, a, zi)
 
@@ -92,7 +60,7 @@ class _AllpoleBase(torch.autograd.Function):
         need_x, need_a, need_zi = ctx.needs_input_grad
         time_varying = a.dim() == 3
         if not torch.is_grad_enabled():
-            fused = _ops.allpole_backward_cpu if _ops.eager_cpu(grad_y) else _ops.allpole_backward
+            fused = _ops.allpole_backward_cpu if eager_cpu(grad_y) else _ops.allpole_backward
             u, grad_a, grad_zi = fused(grad_y.contiguous(), a, y, zi)
         else:  # building a graph (create_graph=True): compose differentiable ops
             u = reverse.apply(grad_y.contiguous(), a)
@@ -108,7 +76,7 @@ class _AllpoleReverseBase(torch.autograd.Function):
 
     @staticmethod
     def forward(g: Tensor, a: Tensor) -> Tensor:
-        if _ops.eager_cpu(g):
+        if eager_cpu(g):
             return _ops.allpole_reverse_cpu(g, a)
         return _ops.allpole_reverse(g, a)
 
@@ -192,8 +160,8 @@ _apply_allpole = super(torch.autograd.Function, AllpoleFunction).apply
 
 def allpole_function(x: Tensor, a: Tensor, zi: Tensor) -> Tensor:
     """Apply the right Function: the jvp-free one while `torch.compile` traces, else the full one."""
-    if torch.compiler.is_compiling():
+    if is_compiling():
         return CompiledAllpoleFunction.apply(x, a, zi)
-    if torch._C._are_functorch_transforms_active():
+    if functorch_active():
         return AllpoleFunction.apply(x, a, zi)
     return _apply_allpole(x, a, zi)

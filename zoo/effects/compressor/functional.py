@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ...filters.dispatch import can_fuse
 from . import kernels_fused as kernels_compressor_fused
 from .ops import FusedCompressorFunction
 from .stages import (
@@ -28,13 +29,7 @@ from .stages import (
 
 def _can_fuse(x: Tensor, method: str, return_gain: bool) -> bool:
     """Whether `FusedCompressorFunction` can serve this call (else the composed path does)."""
-    if method != "td" or return_gain or x.device.type != "cpu" or x.shape[-1] == 0:
-        return False
-    if torch.compiler.is_compiling():  # the traced graph holds the custom ops as they are
-        return True
-    # forward-mode AD (inside a `dual_level`) and functorch transforms (vmap, torch.func.grad / jvp)
-    # need the composed path's jvp and batching support
-    return torch.autograd.forward_ad._current_level < 0 and torch._C._functorch.maybe_current_level() is None
+    return method == "td" and not return_gain and x.shape[-1] > 0 and can_fuse(x)
 
 
 # ------------------------------------------------------------------------------- the compressor

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-_OPTS = dict(parallel=True, cache=True, nogil=True, fastmath=False, error_model="numpy")
+from ...filters.dispatch import NUMBA_PARALLEL as _PARALLEL
 
 
-@njit(**_OPTS)
+@njit(**_PARALLEL)
 def attack_release_forward(g, zi, at, rt, y, mask):  # pragma: no cover - compiled
     n_batch, n_time = g.shape
     for b in prange(n_batch):
@@ -38,7 +38,7 @@ def attack_release_forward(g, zi, at, rt, y, mask):  # pragma: no cover - compil
             mask[b, n] = attack
 
 
-@njit(**_OPTS)
+@njit(**_PARALLEL)
 def attack_release_backward(grad_y, g, zi, at, rt, y, mask, grad_g, grad_zi, grad_at, grad_rt):  # pragma: no cover
     """Algorithm 1 in one reverse sweep per row.
 

@@ -20,10 +20,12 @@ import math
 import numpy as np
 from numba import njit
 
+from ...filters.dispatch import NUMBA_SERIAL as _SERIAL
+
 __all__ = ["device_forward", "feedback_forward"]
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _static_db(level_db, threshold_db, ratio, knee_db):
     over = level_db - threshold_db
     slope = 1.0 / ratio - 1.0
@@ -34,7 +36,7 @@ def _static_db(level_db, threshold_db, ratio, knee_db):
     return 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def device_forward(x, threshold_db, ratio, attack_coef, release_coef, makeup_db, knee_db, peak, smoothing, feedback,
                    state, gain_out, y_out, eps):
     """The device compressor sample by sample, feed-forward (detector on x[n]) or feedback (on y[n-1]).
@@ -77,7 +79,7 @@ def device_forward(x, threshold_db, ratio, attack_coef, release_coef, makeup_db,
         state[r, 1] = g_hat
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def feedback_forward(x, threshold_db, ratio, attack_coef, release_coef, makeup_db, knee_db, peak, smoothing,
                      state, gain_out, eps):
     """`device_forward` with feedback, without the output: the gain (N, T) and the state (updated)."""

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ...filters.autograd import AllpoleFunction, AllpoleReverseFunction
+from ...filters.dispatch import pick_kernel
 from . import kernels_fused as kernels_compressor_fused
 from .kernels import attack_release_backward, attack_release_forward
 
@@ -157,8 +158,7 @@ class AttackReleaseFunction(torch.autograd.Function):
 
 # ------------------------------------------------------------------- fused TD compressor (CPU)
 def _fused_kernel(name: str, rows: int):
-    # one or two rows: nothing to share, and waking the thread pool costs more than it saves
-    return getattr(kernels_compressor_fused, f"{name}_serial" if rows <= 2 else name)
+    return pick_kernel(kernels_compressor_fused, name, rows)
 
 
 @torch.library.custom_op("zoo::compressor_fused_forward", mutates_args=(), device_types="cpu")

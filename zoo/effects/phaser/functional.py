@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ...filters import fft_size, fs_filter, fs_num_frames, lfilter
+from ...filters.dispatch import is_compiling
 from ..base import check_audio
 from .ops import AllpassLoopFunction, ChainLoopFunction, _CompiledAllpassLoopFunction
 from .polynomials import _check_stages, allpass_polynomials, phaser_response
@@ -20,7 +21,7 @@ PHASER_METHODS = ("td_exact", "td_regrouped", "fs")
 
 def _apply_allpass_loop(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor | None, num_stages: int):
     """Apply the right Function: the jvp-free one while `torch.compile` traces, else the full one."""
-    if torch.compiler.is_compiling():
+    if is_compiling():
         return _CompiledAllpassLoopFunction.apply(x, p, g2, zi, num_stages)
     return AllpassLoopFunction.apply(x, p, g2, zi, num_stages)
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...filters.dispatch import NUMBA_SERIAL as _SERIAL
+
 __all__ = ["chain_forward", "chain_backward"]
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def chain_forward(x, c, g, zi, form, delay, y, zf, save, ps, uu, yy):
     """x (N, T); c (N, T, K); g (N,); zi (N, K+1); outputs y (N, T), zf (N, K+1); when ``save``,
     also the states before each sample ps (N, T, K+1), u (N, T) and stage outputs yy (N, T, K)."""
@@ -86,7 +88,7 @@ def chain_forward(x, c, g, zi, form, delay, y, zf, save, ps, uu, yy):
             zf[r, j] = state[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def _stage_reverse(form, k_stages, n, r, c, ps, uu, yy, g_out, g_snew, g_prev, g_c, accumulate):
     """Reverse the chain at sample n. g_out[k]: adjoint of y_k[n] (k = 0..K-1 for stages 1..K),
     g_snew: adjoint of the state after sample n (TPT's s_k in g_snew[k+1]). Returns the adjoint
@@ -115,7 +117,7 @@ def _stage_reverse(form, k_stages, n, r, c, ps, uu, yy, g_out, g_snew, g_prev, g
     return carry
 
 
-@njit(cache=True, nogil=True)
+@njit(**_SERIAL)
 def chain_backward(grad_y, grad_zf, c, g, form, delay, ps, uu, yy, grad_x, grad_c, grad_g, grad_zi):
     """The adjoint of `chain_forward` (with its saved ps, uu, yy): grad_x (N, T), grad_c (N, T, K)
     (zeroed here), grad_g (N,), grad_zi (N, K+1)."""

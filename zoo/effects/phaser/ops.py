@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ...filters import lfilter
+from ...filters.dispatch import pick_kernel
 from . import kernels as kernels_phaser
 from .polynomials import allpass_cascade_exact
 
@@ -18,13 +19,8 @@ from .polynomials import allpass_cascade_exact
 # td_exact: the all-pass chain with delay-free feedback in state-space form (custom ops)
 # ----------------------------------------------------------------------------------------------
 
-#: below this many rows the kernels run without the thread pool (nothing to share, and waking the
-#: pool costs more than it saves); as `zoo.filters._ops`.
-_SERIAL_MAX_ROWS = 2
-
-
 def _kernel(name: str, rows: int):
-    return getattr(kernels_phaser, f"{name}_serial" if rows <= _SERIAL_MAX_ROWS else name)
+    return pick_kernel(kernels_phaser, name, rows)
 
 
 @torch.library.custom_op("zoo::phaser_allpass_loop", mutates_args=(), device_types="cpu")

@@ -3,44 +3,31 @@ serve a call (`can_fuse_voice`)."""
 
 from __future__ import annotations
 
-import importlib
-
 import torch
 from torch import Tensor
 
+from ...filters.dispatch import can_fuse
 from .functional import _as_batch, _check_f0, _check_positive_int, _check_sample_rate
 from .ops import FusedSynthVoiceFunction
 
 
-# the module, not the function `zoo.filters.allpole` that the package re-exports under that name
-_allpole_module = importlib.import_module("zoo.filters.allpole")
-
-
 # ------------------------------------------------------------------- fused TD voice (CPU)
-# The original all-pole layer: when something swaps it (e.g. the authors' torchlpc layer in
-# ``benchmarks/_authors_path.py``), the voice honours the swap by taking the composed path.
-_ORIGINAL_ALLPOLE = _allpole_module.allpole_function
-
 
 def can_fuse_voice(f0_hz: Tensor, filter_controls: Tensor, *values: Tensor | float | None) -> bool:
     """Whether `FusedSynthVoiceFunction` can serve a TD voice call (else the composed path does).
 
     It needs CPU float32/float64 tensors of one dtype, no gradient wanted for ``f0_hz``, no forward-mode
-    AD or functorch transform, and the library's own all-pole layer (not a swapped-in one).
+    AD or functorch transform, and fused kernels allowed (`zoo.filters.dispatch.can_fuse`).
     """
     tensors = [f0_hz, filter_controls, *(v for v in values if isinstance(v, Tensor))]
     dtype = filter_controls.dtype
     if dtype not in (torch.float32, torch.float64) or f0_hz.requires_grad or f0_hz.dim() != 1:
         return False
-    if any(t.device.type != "cpu" or t.dtype != dtype for t in tensors):
+    if any(t.dtype != dtype for t in tensors):
         return False
     if filter_controls.dim() != 3 or filter_controls.shape[0] not in (1, f0_hz.shape[0]):
         return False
-    if _allpole_module.allpole_function is not _ORIGINAL_ALLPOLE:
-        return False
-    if torch.compiler.is_compiling():  # the traced graph holds the custom ops as they are
-        return True
-    return torch.autograd.forward_ad._current_level < 0 and torch._C._functorch.maybe_current_level() is None
+    return can_fuse(*tensors)
 
 
 def synth_voice_td_fused(

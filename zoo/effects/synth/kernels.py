@@ -44,8 +44,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-_PARALLEL = dict(parallel=True, cache=True, nogil=True, error_model="numpy")
-_SERIAL = dict(cache=True, nogil=True, error_model="numpy")
+from ...filters.dispatch import NUMBA_PARALLEL as _PARALLEL, NUMBA_SERIAL as _SERIAL
+
 
 #: the columns of ``prm`` / ``grad_prm``
 PARAMS = ("osc_mix", "env_exponent", "osc_gain", "dist_gain", "phase_rad", "q")

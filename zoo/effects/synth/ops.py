@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from zoo.filters import num_frames
+from zoo.filters.dispatch import pick_kernel
 
 from . import kernels as kernels_synth
 from .controls import (
@@ -22,8 +23,7 @@ from .functional import synth_voice
 
 
 def _fused_kernel(name: str, rows: int):
-    # one or two rows: nothing to share, and waking the thread pool costs more than it saves
-    return getattr(kernels_synth, f"{name}_serial" if rows <= 2 else name)
+    return pick_kernel(kernels_synth, name, rows)
 
 
 def _fused_prepare(ctrl: Tensor, params: Tensor, cond: Tensor, num_samples: int, control_hop: int,

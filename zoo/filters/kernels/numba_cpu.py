@@ -36,8 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_PARALLEL = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-_SERIAL = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+from ..dispatch import NUMBA_PARALLEL as _PARALLEL, NUMBA_SERIAL as _SERIAL
 
 
 # ------------------------------------------------------------------------------------ forward (TV)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_PARALLEL = dict(parallel=True, cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+from ..dispatch import NUMBA_PARALLEL as _PARALLEL
+
 
 #: rows per block: an (M, BLOCK) float64 scratch is 64 KiB at M = 64
 BLOCK = 128
