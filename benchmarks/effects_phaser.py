@@ -4,7 +4,7 @@
 and the FS twin at hop 10 / 40 / 160 ms (window 4 hop). Prints a markdown table.
 
 ``td_exact`` runs the all-pass chain and its delay-free loop in the state-space Numba kernel
-(`zoo.effects.phaser.kernels`: one forward sweep, one adjoint sweep that re-runs the forward from
+(`zoo.filters.kernels.numba_allpass_loop`: one forward sweep, one adjoint sweep that re-runs the forward from
 checkpoints). On the 2-core test machine (shared, so noisy: ranges over three runs, min of 5
 repeats each) a float32 / float64 td_exact step took 224-311 / 268-420 ms with the earlier
 composed order-K form and 47-72 / 56-91 ms with the kernel, about 4.5x faster (td_regrouped:

@@ -15,15 +15,15 @@ import pytest
 import torch
 
 from test_phaser_exact import BQ_A, BQ_B, esr, lfo_trajectory, phaser_loop
-from zoo.effects import kernels_phaser
 from zoo.effects.phaser import (
     Phaser,
-    _allpass_loop_composed,
     allpass_feedback_loop,
     phaser,
 )
+from zoo.filters.autograd_allpass import allpass_loop_composed
+from zoo.filters.kernels import numba_allpass_loop as kernels_phaser
 
-phaser_module = sys.modules["zoo.effects.phaser.functional"]  # where `_apply_allpass_loop` is looked up
+phaser_module = sys.modules["zoo.filters.allpass"]  # where `_apply_allpass_loop` is looked up
 
 
 def solve_loop(x, p, g2, zi=None, num_stages=4):
@@ -105,7 +105,7 @@ def test_equals_previous_composed_form_when_well_conditioned():
     p = torch.stack([lfo_trajectory(0.5, n_time, 44100, 441), lfo_trajectory(3.0, n_time, 44100, 441)])
     g2 = torch.tensor([0.6, 0.3], dtype=torch.float64)
     y, zf = allpass_feedback_loop(x, p, g2, return_zf=True)
-    y_old, zf_old = _allpass_loop_composed(x, p, g2, 4)
+    y_old, zf_old = allpass_loop_composed(x, p, g2, 4)
     assert esr(y, y_old) < 1e-20
     # The composed order-K recursion carries ~1e-9 relative rounding near p = 1 (the new form ~1e-15).
     torch.testing.assert_close(zf, zf_old, rtol=1e-7, atol=1e-10)
@@ -127,7 +127,7 @@ def test_equals_previous_phaser_output_when_well_conditioned(monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(
             phaser_module, "_apply_allpass_loop",
-            lambda x, p, g2, zi, k: (*_allpass_loop_composed(x, p, g2, k), None),
+            lambda x, p, g2, zi, k: (*allpass_loop_composed(x, p, g2, k), None),
         )
         y_old, grads_old = run()
     assert esr(y_new, y_old) < 1e-20
@@ -289,13 +289,13 @@ def test_gradient_flows_to_every_phaser_parameter(dtype):
 
 def test_custom_ops_opcheck():
     x, p, g2, zi = random_inputs(2, 20, 3, seed=30)
-    y, ckpt = torch.ops.zoo.phaser_allpass_loop(x, p, g2, zi)
+    y, ckpt = torch.ops.zoo.allpass_loop(x, p, g2, zi)
     tests = ("test_schema", "test_faketensor")
-    torch.library.opcheck(torch.ops.zoo.phaser_allpass_loop, (x, p, g2, zi), test_utils=tests)
+    torch.library.opcheck(torch.ops.zoo.allpass_loop, (x, p, g2, zi), test_utils=tests)
     grads = (torch.randn_like(y), torch.randn_like(zi), x, p, g2, ckpt)
-    torch.library.opcheck(torch.ops.zoo.phaser_allpass_loop_backward, grads, test_utils=tests)
+    torch.library.opcheck(torch.ops.zoo.allpass_loop_backward, grads, test_utils=tests)
     tangents = tuple(torch.randn_like(t) for t in (x, p, g2, zi))
-    torch.library.opcheck(torch.ops.zoo.phaser_allpass_loop_tangent, (x, p, g2, zi, *tangents), test_utils=tests)
+    torch.library.opcheck(torch.ops.zoo.allpass_loop_tangent, (x, p, g2, zi, *tangents), test_utils=tests)
 
 
 @pytest.mark.slow

@@ -15,7 +15,6 @@ import zoo.export.formats
 import zoo.export.metadata
 import zoo.export.neutone
 import zoo.export.phaser
-import zoo.export.scan
 import zoo.export.synth
 
 _spec = importlib.util.spec_from_file_location("_core_docstrings", Path(__file__).parents[1] / "test_docstrings.py")
@@ -23,7 +22,7 @@ _core = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_core)
 
 MODULES = [zoo.export.build, zoo.export.command, zoo.export.compressor, zoo.export.formats, zoo.export.metadata,
-           zoo.export.neutone, zoo.export.phaser, zoo.export.scan, zoo.export.synth]
+           zoo.export.neutone, zoo.export.phaser, zoo.export.synth]
 
 
 def _functions():

@@ -12,7 +12,7 @@ Covered (the structures `zoo fit` produces, and the paper's compressor):
 
 * `Phaser` with ``lfo="sweep"`` (any K, DF1/TPT stages, feedback delay 0/1, per-stage maps): the
   sweep LFO (`SweepLFO`: ln f_k = clip(ln f_c + s w + q_2 w^2 + q_3 w^3 + o_k)), the stage
-  coefficients (prewarped bilinear), `kernels_phaser_chain.chain_forward` (the kernel of the general
+  coefficients (prewarped bilinear), `zoo.filters.kernels.numba_allpass_chain.chain_forward` (the kernel of the general
   path) and the output biquad (direct form I, `lfilter`'s state layout).
 * `Compressor` with the paper's structure (``method="td"``): `kernels_compressor_fused` (the kernel
   of the general path's fused op).
@@ -33,7 +33,7 @@ from numba import njit
 from torch import Tensor
 
 from .compressor import kernels_fused as kcf
-from .phaser.kernels_chain import chain_forward as kc_chain_forward
+from ..filters.kernels.numba_allpass_chain import chain_forward as kc_chain_forward
 
 from ..filters.dispatch import NUMBA_SERIAL as _SERIAL
 
@@ -155,7 +155,7 @@ def _sweep_phaser_block(x, offset, prm, form, delay, use_offsets, stage_offsets,
 def _chain_df1_two_rows(x, c, g, state, y):  # pragma: no cover - compiled
     """`chain_forward` for form 0 (DF1), delay 0, two rows sharing the coefficients c (T, K), interleaved.
 
-    The same arithmetic, in the same order, as `kernels_phaser_chain.chain_forward` per row (a_k = c,
+    The same arithmetic, in the same order, as `zoo.filters.kernels.numba_allpass_chain.chain_forward` per row (a_k = c,
     b_k = c y_k[n-1] - y_{k-1}[n-1]; u = (x + g C) / (1 - g P)); the rows share the stage products P
     and run side by side (stereo at plug-in block sizes). state (2, K+1): u[n-1], y_1[n-1], ..., y_K[n-1].
     """

@@ -4,7 +4,7 @@ r"""The compressor as a self-contained streaming module: TorchScript code, buffe
 for every structure its constructor accepts (channels linked, as the effect):
 
 * ``"paper"`` (Yu et al. 2024, Sec. 4.3): RMS one-pole detector r[n] = c p[n] + (1 - c) r[n-1] on
-  p = mean_c x^2 (a linear time-invariant recursion: `zoo.export.scan.one_pole_scan`), the static
+  p = mean_c x^2 (a linear time-invariant recursion: `zoo.filters.state_space.one_pole_scan`), the static
   curve in dB (soft knee, expander, limiter), then the attack/release smoother on the gain.
 * ``"<peak|rms>-<gain|level>-feedforward"``: the device structures of `device_gain` (ballistics on the
   gain, or on the level before the static curve).
@@ -34,7 +34,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .scan import one_pole_scan
+from ..filters.state_space import one_pole_scan
 from .stream_base import StreamingModule
 
 __all__ = ["CompressorStream", "smooth", "STRUCTURES"]

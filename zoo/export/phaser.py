@@ -11,8 +11,8 @@ device structures of `allpass_chain`) block by block, from the fitted values onl
 2. **All-pass chain with feedback** as one linear time-varying state-space recursion. Per sample
    each stage is affine in its input and state (DF1 or TPT), and the loop (delay-free, solved per
    sample, or through a one-sample delay) is affine too, so s[n] = A[n] s[n-1] + B[n] x[n] with the
-   chain's K + 1 states (the layout of `zoo.effects.phaser.kernels_chain`). `chain_maps` builds A and
-   B for all samples of a block with O(K) vectorised operators, and `zoo.export.scan.ltv_scan` runs
+   chain's K + 1 states (the layout of `zoo.filters.kernels.numba_allpass_chain`). `chain_maps` builds A and
+   B for all samples of a block with O(K) vectorised operators, and `zoo.filters.state_space.ltv_scan` runs
    the recursion (exact, chunked: no per-sample loop).
 3. **Through path and biquad:** o = g1 x + y_K; the biquad's FIR part is vectorised and its two
    poles run on the same scan. Measured and not kept: folding the biquad into the chain's recursion
@@ -24,68 +24,18 @@ as [o[n-1], o[n-2], y[n-1], y[n-2]]. Controls (4,): rate (Hz), depth (x the fitt
 g2, mix (1 = the fitted effect, 0 = dry).
 """
 
-from typing import List, Tuple
+from typing import Tuple
 
 import math
 
 import torch
 from torch import Tensor, nn
 
-from .scan import ltv_scan
+from ..filters.allpass_composed import chain_maps
+from ..filters.state_space import ltv_scan
 from .stream_base import StreamingModule
 
-__all__ = ["PhaserStream", "chain_maps"]
-
-
-def chain_maps(coef: Tensor, g2: Tensor, form: int, delay: int) -> Tensor:
-    r"""Per-sample affine maps of the all-pass chain with feedback: G[n] = [A[n] | B[n]], (T, S, S + 1).
-
-    s[n] = A[n] s[n-1] + B[n] x[n] with S = K + 1 states: DF1 (u[n], y_1[n], ..., y_K[n]); TPT
-    (y_K[n], s_1, ..., s_K). The map is found by running one sample of the chain (as
-    `zoo.effects.phaser.kernels_chain.chain_forward`) on the S unit states and the unit input at once,
-    vectorised over the T samples.
-
-    Args:
-        coef: (T, K): p_k[n] (DF1) or G_k[n] (TPT).
-        g2: feedback gain, 0-d.
-        form: 0 DF1, 1 TPT.
-        delay: 0 delay-free loop, 1 through a one-sample delay.
-    """
-    n_time = coef.shape[0]
-    k_stages = coef.shape[1]
-    size = k_stages + 1
-    basis = torch.eye(size + 1, dtype=coef.dtype, device=coef.device)  # rows: the unit states, then x
-    lower = basis[:k_stages]  # e_k: stage k's input state (DF1: y_{k-1}[n-1])
-    upper = basis[1:size]  # e_{k+1}: stage k's own state
-    x_unit = basis[size]
-    c = coef.unsqueeze(-1)  # (T, K, 1)
-    # each stage is affine in its input at every sample: out_k = a_k in_k + b_k, b_k linear in the state
-    if form == 0:
-        a = coef
-        b = c * upper - lower  # p y_k[n-1] - y_{k-1}[n-1]
-    else:
-        a = 2.0 * coef - 1.0
-        b = 2.0 * (1.0 - c) * upper  # 2 s_k (1 - G)
-    if delay == 1:
-        u = (x_unit + g2 * basis[k_stages if form == 0 else 0]).expand(n_time, size + 1)
-    else:
-        # y_K = P u + C with P = prod a_k, C = sum_k (prod_{j > k} a_j) b_k; u = (x + g2 C) / (1 - g2 P)
-        big_c = b[:, 0]
-        for k in range(1, k_stages):
-            big_c = torch.addcmul(b[:, k], a[:, k : k + 1], big_c)
-        big_p = a.prod(1, keepdim=True)
-        u = (x_unit + g2 * big_c) / (1.0 - g2 * big_p)
-    outs: List[Tensor] = []
-    t = u
-    for k in range(k_stages):
-        t = torch.addcmul(b[:, k], a[:, k : k + 1], t)
-        outs.append(t)
-    ys = torch.stack(outs, 1)  # (T, K, S + 1): y_1 .. y_K
-    if form == 0:
-        return torch.cat([u.unsqueeze(1), ys], 1)
-    inputs = torch.cat([u.unsqueeze(1), ys[:, : k_stages - 1]], 1)
-    integrators = upper + 2.0 * c * (inputs - upper)  # s_k + 2 G (in_k - s_k)
-    return torch.cat([ys[:, k_stages - 1 :], integrators], 1)
+__all__ = ["PhaserStream"]
 
 
 def _triangle(theta: Tensor) -> Tensor:

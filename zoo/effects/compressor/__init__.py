@@ -53,7 +53,8 @@ rise time of the one-pole (`ms_to_coef`, `coef_to_ms`).
 
 from .functional import compressor, device_gain
 from .module import Compressor
-from .ops import AttackReleaseFunction, FusedCompressorFunction
+from ...filters.autograd_smoother import AttackReleaseFunction
+from .ops import FusedCompressorFunction
 from .stages import (
     DETECTORS,
     SMOOTHINGS,

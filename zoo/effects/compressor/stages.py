@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ...filters import linear_recurrence
-from .ops import AttackReleaseFunction
+from ...filters.smoother import attack_release_smoother  # noqa: F401  (one of the compressor's stages)
 
 
 _LN10_OVER_20 = math.log(10.0) / 20.0
@@ -219,72 +219,6 @@ def gain_computer(
     if limiter_threshold_db is not None:
         gain = torch.minimum(gain, torch.clamp(limiter_threshold_db - level_db, max=0.0))
     return gain
-
-
-def attack_release_smoother(
-    g: Tensor,
-    attack_coef: float | Tensor,
-    release_coef: float | Tensor,
-    zi: float | Tensor | None = None,
-    *,
-    return_mask: bool = False,
-    return_zf: bool = False,
-):
-    r"""Attack/release gain smoother (Eq. 21, Yu et al. 2024) with exact gradients (Algorithm 1).
-
-    .. math:: \hat g(n) = \alpha(n) g(n) + (1 - \alpha(n)) \hat g(n-1), \quad
-              \alpha(n) = \alpha_{at} \text{ if } g(n) < \hat g(n-1) \text{ else } \alpha_{rt}
-
-    Args:
-        g: the gain to smooth (linear).
-        attack_coef: alpha_at in (0, 1]; a scalar or a tensor broadcastable to ``g.shape[:-1]``.
-        release_coef: alpha_rt in (0, 1]; as ``attack_coef``.
-        zi: g_hat(-1), broadcastable to ``g.shape[:-1]``. Default 1 (no gain reduction).
-        return_mask: also return the attack mask beta (bool, shaped like ``g``).
-        return_zf: also return g_hat(T-1) (for streaming: pass it as the next block's ``zi``).
-
-    Shape:
-        - g: (..., T); returns g_hat (..., T) [, mask (..., T)] [, zf (...)].
-
-    Returns:
-        ``g_hat``, or a tuple with the mask and/or the final state appended in that order.
-
-    Supports:
-        CPU (Numba; CUDA tensors are computed on the CPU); float32/64 (fp16/bf16 in float32);
-        autograd of any order and forward-mode AD (see `AttackReleaseFunction`).
-    """
-    if not isinstance(g, Tensor) or not g.is_floating_point():
-        raise TypeError(f"Unexpected type for `g`: expected a floating point tensor, found {type(g).__name__}")
-    if g.dim() == 0:
-        raise ValueError("Unexpected shape for `g`: expected (..., T), found a scalar")
-    lead, n_time = tuple(g.shape[:-1]), g.shape[-1]
-    kernel_dtype, out_dtype = _result_dtype(g, attack_coef, release_coef, zi)
-    rows = math.prod(lead)
-
-    def flat(value: Any, name: str, default: float) -> Tensor:
-        v = default if value is None else value
-        t = v.to(kernel_dtype) if isinstance(v, Tensor) else torch.tensor(float(v), dtype=kernel_dtype, device=g.device)
-        try:
-            return t.expand(lead).reshape(rows).contiguous()
-        except RuntimeError:
-            raise ValueError(
-                f"Unexpected shape for `{name}`: expected a scalar or a shape broadcastable to {lead}, "
-                f"found {tuple(t.shape)}"
-            ) from None
-
-    at = flat(attack_coef, "attack_coef", 1.0)
-    rt = flat(release_coef, "release_coef", 1.0)
-    state = flat(zi, "zi", 1.0)
-    g2 = g.to(kernel_dtype).reshape(rows, n_time).contiguous()
-    y2, mask2 = AttackReleaseFunction.apply(g2, state, at, rt)
-    y = y2.reshape(*lead, n_time).to(out_dtype)
-    out: list[Tensor] = [y]
-    if return_mask:
-        out.append(mask2.reshape(*lead, n_time))
-    if return_zf:
-        zf = y2[:, -1] if n_time else state
-        out.append(zf.reshape(lead).to(out_dtype))
-    return out[0] if len(out) == 1 else tuple(out)
 
 
 def one_pole_fs(g: Tensor, coef: float | Tensor, zi: float | Tensor | None = None) -> Tensor:

@@ -22,8 +22,9 @@ Three implementations:
   times the biquad this is one time-varying FIR of K+3 taps followed by ONE all-pole of order K+2.
   For time-varying p this is an approximation: the zeros and poles of different stages are
   regrouped as if they commuted.
-* ``"td_exact"``: exact for any p[n], in state-space form (`AllpassLoopFunction`, Numba kernels in
-  `zoo.effects.phaser.kernels`). Per sample each stage is affine in its input,
+* ``"td_exact"``: exact for any p[n], in state-space form: the shared primitive
+  `zoo.filters.allpass_feedback_loop` (`AllpassLoopFunction`, Numba kernels on the CPU; a chunked
+  state-space scan on other devices). Per sample each stage is affine in its input,
   y_k[n] = p[n] y_{k-1}[n] + c_k[n] with c_k[n] = p[n] y_k[n-1] - y_{k-1}[n-1] from the K + 1
   stored values (u[n-1], y_1[n-1], ..., y_K[n-1]), so y_K[n] = p[n]^K u[n] + C[n] and the
   delay-free loop is solved per sample, u[n] = (x[n] + g2 C[n]) / (1 - g2 p[n]^K), a pivot > 0 for
@@ -65,11 +66,10 @@ from .functional import (
 )
 from .lfo import SweepLFO
 from .module import Phaser
-from .ops import AllpassLoopFunction, ChainLoopFunction
 from .polynomials import allpass_cascade_exact, allpass_polynomials, phaser_response
 
-# a private name that tests import from `zoo.effects.phaser`
-from .ops import _allpass_loop_composed  # noqa: F401
+# the shared primitives the phaser is built on, re-exported where they were first public
+from ...filters.autograd_allpass import AllpassLoopFunction, ChainLoopFunction  # noqa: E402
 
 __all__ = [
     "PHASER_METHODS",

@@ -1,6 +1,7 @@
-"""The phaser's functional form `phaser(x, sample_rate, **params)` and its time-domain paths
-(`allpass_feedback_loop`, the regrouped all-pole form), plus the real-device structures
-(`allpass_chain`, `stage_coefficients`)."""
+"""The phaser's functional form `phaser(x, sample_rate, **params)`, composed from `zoo.filters`:
+td_exact on `zoo.filters.allpass_feedback_loop`, td_regrouped on `zoo.filters.lfilter`, fs on
+`zoo.filters.fs_filter`; and `stage_coefficients` for the real-device structures (which run on
+`zoo.filters.allpass_chain`)."""
 
 from __future__ import annotations
 
@@ -10,67 +11,12 @@ import torch
 from torch import Tensor, nn
 
 from ...filters import fft_size, fs_filter, fs_num_frames, lfilter
-from ...filters.dispatch import is_compiling
+from ...filters.allpass import STAGE_FORMS, allpass_chain, allpass_feedback_loop  # noqa: F401
 from ..base import check_audio
-from .ops import AllpassLoopFunction, ChainLoopFunction, _CompiledAllpassLoopFunction
 from .polynomials import _check_stages, allpass_polynomials, phaser_response
 
 
 PHASER_METHODS = ("td_exact", "td_regrouped", "fs")
-
-
-def _apply_allpass_loop(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor | None, num_stages: int):
-    """Apply the right Function: the jvp-free one while `torch.compile` traces, else the full one."""
-    if is_compiling():
-        return _CompiledAllpassLoopFunction.apply(x, p, g2, zi, num_stages)
-    return AllpassLoopFunction.apply(x, p, g2, zi, num_stages)
-
-
-def allpass_feedback_loop(
-    x: Tensor,
-    p: Tensor,
-    g2: Tensor,
-    zi: Tensor | None = None,
-    *,
-    num_stages: int = 4,
-    return_zf: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
-    r"""K first-order all-passes in a delay-free feedback loop, exact for any p[n] (state-space form).
-
-    y_k[n] = p[n] (y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1] (Eq. 10), y_0 = u = x + g2 y_K; returns
-    y_K. See `AllpassLoopFunction` for the per-sample solve and the adjoint.
-
-    Args:
-        x: input, (N, T).
-        p: all-pass coefficient per sample, (N, T), |p| < 1 (not checked).
-        g2: feedback gain, (N,), |g2| <= 1 (not checked; then the per-sample pivot
-            1 - g2 p^K stays > 0).
-        zi: state (N, K+1): u[-1], y_1[-1], ..., y_K[-1]. Default None: at rest (zeros).
-        num_stages: K >= 1. Default 4.
-        return_zf: also return the final state, in the layout of ``zi``.
-
-    Returns:
-        y_K (N, T), or (y_K, zf) when ``return_zf``.
-
-    Raises:
-        ValueError: ``num_stages`` < 1 or a shape mismatch.
-
-    Supports:
-        CPU (CUDA through the CPU kernel), float32 and float64, autograd (double backward only at
-        rest, see `AllpassLoopFunction`), forward-mode AD. Not vmap.
-    """
-    _check_stages(num_stages)
-    if x.dim() != 2 or p.shape != x.shape or g2.shape != x.shape[:1]:
-        raise ValueError(
-            f"Unexpected shapes for `x`, `p`, `g2`: expected (N, T), (N, T) and (N,), found "
-            f"{tuple(x.shape)}, {tuple(p.shape)} and {tuple(g2.shape)}"
-        )
-    if zi is not None and zi.shape != (x.shape[0], num_stages + 1):
-        raise ValueError(f"Unexpected shape for `zi`: expected {(x.shape[0], num_stages + 1)}, found {tuple(zi.shape)}")
-    y, zf, _ = _apply_allpass_loop(
-        x.contiguous(), p.contiguous(), g2.contiguous(), None if zi is None else zi.contiguous(), num_stages
-    )
-    return (y, zf) if return_zf else y
 
 
 def _as_param(value: Tensor | float, name: str, batch: int, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -244,12 +190,13 @@ def _phaser_td(
     n_channels, n_time = x.shape[1], x.shape[2]
     rows = rows_b * n_channels
     loop_zi = zi.get("allpass")
-    y_k, loop_zf, _ = _apply_allpass_loop(
-        x.expand(rows_b, n_channels, n_time).reshape(rows, n_time).contiguous(),
-        p_c.expand(rows_b, n_channels, n_time).reshape(rows, n_time).contiguous(),
-        g2[:, None].expand(rows_b, n_channels).reshape(rows).contiguous(),
-        None if loop_zi is None else loop_zi.reshape(rows, num_stages + 1).contiguous(),
-        num_stages,
+    y_k, loop_zf = allpass_feedback_loop(
+        x.expand(rows_b, n_channels, n_time).reshape(rows, n_time),
+        p_c.expand(rows_b, n_channels, n_time).reshape(rows, n_time),
+        g2[:, None].expand(rows_b, n_channels).reshape(rows),
+        None if loop_zi is None else loop_zi.reshape(rows, num_stages + 1),
+        num_stages=num_stages,
+        return_zf=True,
     )
     if return_zf:
         zf["allpass"] = loop_zf.reshape(rows_b, n_channels, num_stages + 1)
@@ -270,67 +217,6 @@ def _polymul_invariant(c: Tensor, q: Tensor) -> Tensor:
 # Structures of real devices (for `zoo fit`): per-stage coefficients, TPT stages, feedback through a
 # one-sample delay, a log-frequency sweep LFO. Time domain only; the paper's model stays the default.
 # ----------------------------------------------------------------------------------------------
-
-#: stage forms of `allpass_chain`: the paper's direct form (Eq. 10) and the TPT form
-STAGE_FORMS = ("df1", "tpt")
-
-
-def allpass_chain(
-    x: Tensor,
-    coef: Tensor,
-    g2: Tensor,
-    zi: Tensor | None = None,
-    *,
-    form: str = "df1",
-    feedback_delay: int = 0,
-    return_zf: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
-    r"""K first-order all-passes with per-stage, per-sample coefficients, in a feedback loop.
-
-    DF1 stages (Eq. 10): y_k[n] = p_k[n] (y_{k-1}[n] + y_k[n-1]) - y_{k-1}[n-1]; TPT stages
-    (Zavalishin): v = G (y_{k-1} - s), lp = v + s, y_k = 2 lp - y_{k-1}, s <- lp + v. Loop:
-    u[n] = x[n] + g2 y_K[n - d], d = ``feedback_delay`` (0: delay-free, solved per sample; 1: JUCE-style).
-    Frozen-time, a DF1 stage is (p - z^-1)/(1 - p z^-1); a TPT stage is its negative with p = 1 - 2G.
-
-    Args:
-        x: input, (N, T).
-        coef: (N, T, K): p_k[n] in (-1, 1) for ``"df1"``, G_k[n] in (0, 1) for ``"tpt"`` (not checked).
-        g2: feedback gain, (N,), |g2| < 1 (not checked).
-        zi: state (N, K+1), see `zoo.effects.phaser.kernels_chain`. Default None: at rest.
-        form: ``"df1"`` (default) or ``"tpt"``.
-        feedback_delay: 0 (default, delay-free) or 1.
-        return_zf: also return the final state.
-
-    Returns:
-        y_K (N, T), or (y_K, zf).
-
-    Raises:
-        ValueError: an unknown form or delay, or mismatched shapes.
-
-    Supports:
-        CPU, float32 and float64, first-order autograd.
-    """
-    if form not in STAGE_FORMS:
-        raise ValueError(f"Unexpected value for `form`: expected one of {STAGE_FORMS}, found {form!r}")
-    if feedback_delay not in (0, 1):
-        raise ValueError(f"Unexpected value for `feedback_delay`: expected 0 or 1 (samples), found {feedback_delay!r}")
-    if x.dim() != 2 or coef.dim() != 3 or coef.shape[:2] != x.shape or g2.shape != x.shape[:1]:
-        raise ValueError(
-            f"Unexpected shapes for `x`, `coef`, `g2`: expected (N, T), (N, T, K) and (N,), found "
-            f"{tuple(x.shape)}, {tuple(coef.shape)} and {tuple(g2.shape)}"
-        )
-    k_stages = coef.shape[-1]
-    if zi is None:
-        zi = x.new_zeros(x.shape[0], k_stages + 1)
-    elif zi.shape != (x.shape[0], k_stages + 1):
-        raise ValueError(f"Unexpected shape for `zi`: expected {(x.shape[0], k_stages + 1)}, found {tuple(zi.shape)}")
-    dtype = x.dtype
-    y, zf = ChainLoopFunction.apply(
-        x.contiguous(), coef.to(dtype).contiguous(), g2.to(dtype).contiguous(), zi.to(dtype).contiguous(),
-        STAGE_FORMS.index(form), int(feedback_delay),
-    )
-    return (y, zf) if return_zf else y
-
 
 def stage_coefficients(log_break_hz: Tensor, sample_rate: float, form: str) -> Tensor:
     """Break frequency (ln Hz) -> stage coefficient: p = (1 - g)/(1 + g) (DF1) or G = g/(1 + g) (TPT),

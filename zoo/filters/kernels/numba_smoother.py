@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from ...filters.dispatch import NUMBA_PARALLEL as _PARALLEL
+from ..dispatch import NUMBA_PARALLEL as _PARALLEL
 
 
 @njit(**_PARALLEL)

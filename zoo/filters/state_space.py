@@ -1,9 +1,11 @@
-r"""Linear time-varying state-space recursions in plain tensor ops, for the exported streaming modules.
+r"""Linear time-varying state-space recursions in plain tensor ops: any device, autograd, TorchScript.
 
 .. math:: s[n] = A[n]\, s[n-1] + u[n], \qquad s[-1] = s_0
 
 with a state of S values. Every function here is TorchScript code (no zoo import, no custom op), so
-`torch.jit.script` copies it into the exported file. It is the chunked scan of
+`torch.jit.script` copies it into an exported file (`zoo.export`), and plain differentiable tensor ops,
+so it is the composed device path of the all-pass primitives (`zoo.filters.allpass`) and of the
+attack/release smoother (`zoo.filters.smoother`). It is the chunked scan of
 `zoo.filters.kernels.torch_scan` (``allpole_torch``) generalised from the companion matrix of an
 all-pole filter to any S x S transition matrix (the phaser's all-pass chain with its feedback loop,
 a biquad, a one-pole), and organised for short real-time blocks:

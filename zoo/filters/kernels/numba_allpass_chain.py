@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...filters.dispatch import NUMBA_SERIAL as _SERIAL
+from ..dispatch import NUMBA_SERIAL as _SERIAL
 
 __all__ = ["chain_forward", "chain_backward"]
 

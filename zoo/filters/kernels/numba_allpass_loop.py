@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ...filters.dispatch import NUMBA_PARALLEL as _PARALLEL, NUMBA_SERIAL as _SERIAL
+from ..dispatch import NUMBA_PARALLEL as _PARALLEL, NUMBA_SERIAL as _SERIAL
 
 
 #: samples between two saved states: the backward re-runs at most this many steps per checkpoint.

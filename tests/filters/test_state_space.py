@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from zoo.export.compressor import smooth, smooth_until_consistent
-from zoo.export.scan import ltv_scan, one_pole_scan
+from zoo.filters.state_space import ltv_scan, one_pole_scan
 
 
 def _loop_state_space(a, u, s0):

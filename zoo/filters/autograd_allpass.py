@@ -1,6 +1,7 @@
-"""The phaser's custom ops and autograd Functions: td_exact's state-space all-pass loop with delay-free
-feedback (`AllpassLoopFunction`, on the Numba kernels of `zoo.effects.phaser.kernels`) and the per-stage
-chain with feedback of the real-device structures (`ChainLoopFunction`, on `zoo.effects.phaser.kernels_chain`)."""
+"""Autograd Functions of the all-pass primitives: `AllpassLoopFunction` (K first-order all-passes
+in a delay-free feedback loop, one coefficient for every stage) and `ChainLoopFunction` (per-stage
+coefficients, DF1 or TPT stages, delay-free or one-sample feedback), with `allpass_loop_composed`,
+the same loop composed from `zoo.filters.lfilter` (differentiable torch ops, any device)."""
 
 from __future__ import annotations
 
@@ -9,90 +10,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ...filters import lfilter
-from ...filters.dispatch import pick_kernel
-from . import kernels as kernels_phaser
-from .polynomials import allpass_cascade_exact
-
-
-# ----------------------------------------------------------------------------------------------
-# td_exact: the all-pass chain with delay-free feedback in state-space form (custom ops)
-# ----------------------------------------------------------------------------------------------
-
-def _kernel(name: str, rows: int):
-    return pick_kernel(kernels_phaser, name, rows)
-
-
-@torch.library.custom_op("zoo::phaser_allpass_loop", mutates_args=(), device_types="cpu")
-def _allpass_loop_op(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:
-    """x, p (N, T); g2 (N,); zi (N, K+1) -> (y_K (N, T), checkpoints (N, ceil(T / CHUNK) + 1, K+1))."""
-    y = torch.empty_like(x)
-    ckpt = x.new_empty(x.shape[0], kernels_phaser.num_checkpoints(x.shape[1]), zi.shape[1])
-    _kernel("allpass_loop_forward", x.shape[0])(
-        x.detach().numpy(), p.detach().numpy(), g2.detach().numpy(), zi.detach().numpy(), y.numpy(), ckpt.numpy()
-    )
-    return y, ckpt
-
-
-@_allpass_loop_op.register_kernel("cuda")
-def _(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - GPU
-    # A strictly sequential scan with K + 1 states per row: one CPU pass beats a GPU loop.
-    y, ckpt = _allpass_loop_op(x.cpu(), p.cpu(), g2.cpu(), zi.cpu())
-    return y.to(x.device), ckpt.to(x.device)
-
-
-@_allpass_loop_op.register_fake
-def _(x: Tensor, p: Tensor, g2: Tensor, zi: Tensor) -> tuple[Tensor, Tensor]:
-    return torch.empty_like(x), x.new_empty(x.shape[0], kernels_phaser.num_checkpoints(x.shape[1]), zi.shape[1])
-
-
-@torch.library.custom_op("zoo::phaser_allpass_loop_backward", mutates_args=(), device_types="cpu")
-def _allpass_loop_backward_op(
-    grad_y: Tensor, grad_zf: Tensor, x: Tensor, p: Tensor, g2: Tensor, ckpt: Tensor
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """The exact adjoint, one reverse sweep: (dL/dx (N, T), dL/dp (N, T), dL/dg2 (N,), dL/dzi (N, K+1))."""
-    grad_x, grad_p = torch.empty_like(x), torch.empty_like(p)
-    grad_g2, grad_zi = torch.empty_like(g2), ckpt.new_empty(ckpt.shape[0], ckpt.shape[2])
-    _kernel("allpass_loop_backward", x.shape[0])(
-        grad_y.detach().numpy(), grad_zf.detach().numpy(), x.detach().numpy(), p.detach().numpy(),
-        g2.detach().numpy(), ckpt.detach().numpy(), grad_x.numpy(), grad_p.numpy(), grad_g2.numpy(),
-        grad_zi.numpy(),
-    )
-    return grad_x, grad_p, grad_g2, grad_zi
-
-
-@_allpass_loop_backward_op.register_kernel("cuda")
-def _(grad_y, grad_zf, x, p, g2, ckpt):  # pragma: no cover - GPU
-    outs = _allpass_loop_backward_op(grad_y.cpu(), grad_zf.cpu(), x.cpu(), p.cpu(), g2.cpu(), ckpt.cpu())
-    return tuple(o.to(x.device) for o in outs)
-
-
-@_allpass_loop_backward_op.register_fake
-def _(grad_y, grad_zf, x, p, g2, ckpt):
-    return torch.empty_like(x), torch.empty_like(p), torch.empty_like(g2), ckpt.new_empty(ckpt.shape[0], ckpt.shape[2])
-
-
-@torch.library.custom_op("zoo::phaser_allpass_loop_tangent", mutates_args=(), device_types="cpu")
-def _allpass_loop_tangent_op(
-    x: Tensor, p: Tensor, g2: Tensor, zi: Tensor, dx: Tensor, dp: Tensor, dg2: Tensor, dzi: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Forward-mode derivative: (dy_K (N, T), dzf (N, K+1)) for the tangents (dx, dp, dg2, dzi)."""
-    dy, dzf = torch.empty_like(x), torch.empty_like(zi)
-    _kernel("allpass_loop_tangent", x.shape[0])(
-        *(t.detach().numpy() for t in (x, p, g2, zi, dx, dp, dg2, dzi)), dy.numpy(), dzf.numpy()
-    )
-    return dy, dzf
-
-
-@_allpass_loop_tangent_op.register_kernel("cuda")
-def _(x, p, g2, zi, dx, dp, dg2, dzi):  # pragma: no cover - GPU
-    dy, dzf = _allpass_loop_tangent_op(*(t.cpu() for t in (x, p, g2, zi, dx, dp, dg2, dzi)))
-    return dy.to(x.device), dzf.to(x.device)
-
-
-@_allpass_loop_tangent_op.register_fake
-def _(x, p, g2, zi, dx, dp, dg2, dzi):
-    return torch.empty_like(x), torch.empty_like(zi)
+from ._ops_allpass import _allpass_loop_backward_op, _allpass_loop_op, _allpass_loop_tangent_op
+from .allpass_polynomials import allpass_cascade_exact
+from .allpole import lfilter
+from .kernels import numba_allpass_chain as kc
 
 
 class _AllpassLoopBase(torch.autograd.Function):
@@ -105,11 +26,11 @@ class _AllpassLoopBase(torch.autograd.Function):
     Forward: per sample, each stage is affine in its input, y_k[n] = p[n] y_{k-1}[n] + c_k[n] with
     c_k[n] = p[n] y_k[n-1] - y_{k-1}[n-1] from the stored state, so y_K[n] = p[n]^K u[n] + C[n] and
     the loop is solved per sample: u[n] = (x[n] + g_2 C[n]) / (1 - g_2 p[n]^K) (> 0 for |g_2| <= 1,
-    |p| < 1). State s[n] = (u[n], y_1[n], ..., y_K[n]). Numba kernel, `zoo.effects.phaser.kernels`.
+    |p| < 1). State s[n] = (u[n], y_1[n], ..., y_K[n]). Numba kernel, `zoo.filters.kernels.numba_allpass_loop`.
 
     Backward: the exact adjoint, a reverse sweep of the transposed per-sample system (derivation in
-    `zoo.effects.phaser.kernels`), giving dL/dx, dL/dp[n] per sample, dL/dg2 and dL/dzi. The
-    forward saves the state every `kernels_phaser.CHUNK` samples and the backward re-runs each chunk
+    `zoo.filters.kernels.numba_allpass_loop`), giving dL/dx, dL/dp[n] per sample, dL/dg2 and dL/dzi. The
+    forward saves the state every `kernels_loop.CHUNK` samples and the backward re-runs each chunk
     (O(N T / CHUNK) saved memory instead of O(N T K)).
 
     Double backward (``create_graph=True``): the gradient is recomputed by differentiating the
@@ -120,8 +41,8 @@ class _AllpassLoopBase(torch.autograd.Function):
 
     Inputs: x, p (N, T); g2 (N,); zi (N, K+1) or None (zeros: the signal starts at rest); num_stages K
     (an int, consistent with ``zi``), all contiguous and of one dtype. Outputs: y_K (N, T), zf (N, K+1) and the saved checkpoints
-    (non-differentiable; an implementation detail). Float32 and float64, CPU (CUDA tensors go
-    through the CPU kernel). No vmap rule.
+    (non-differentiable; an implementation detail). Float32 and float64, CPU (CUDA tensors take
+    `allpass_loop_composed`). No vmap rule.
     """
 
     @staticmethod
@@ -162,7 +83,7 @@ class _AllpassLoopBase(torch.autograd.Function):
         need = ctx.needs_input_grad
         wrt = [t for t, n in zip((x, p, g2), need[:3]) if n]
         with torch.enable_grad():
-            y, zf = _allpass_loop_composed(x, p, g2, ctx.num_stages)
+            y, zf = allpass_loop_composed(x, p, g2, ctx.num_stages)
             pairs = [(o, g) for o, g in ((y, grad_y), (zf, grad_zf)) if g is not None]
             grads = iter(torch.autograd.grad(
                 [o for o, _ in pairs], wrt, [g for _, g in pairs], create_graph=True, allow_unused=True
@@ -190,7 +111,7 @@ class AllpassLoopFunction(_AllpassLoopBase):
         return dy, dzf, None
 
 
-def _allpass_loop_composed(x: Tensor, p: Tensor, g2: Tensor, num_stages: int) -> tuple[Tensor, Tensor]:
+def allpass_loop_composed(x: Tensor, p: Tensor, g2: Tensor, num_stages: int) -> tuple[Tensor, Tensor]:
     """The loop of `AllpassLoopFunction` (at rest) from the composed order-K fraction: differentiable torch ops.
 
     (D - g2 N) r = g2 N x with r = u - x (`allpass_cascade_exact`), then the K stages in order,
@@ -217,7 +138,7 @@ def _allpass_loop_composed(x: Tensor, p: Tensor, g2: Tensor, num_stages: int) ->
 
 class ChainLoopFunction(torch.autograd.Function):
     r"""K first-order all-passes with per-stage coefficients, DF1 or TPT stages, and feedback
-    delay-free or through a one-sample delay; exact adjoint (`zoo.effects.phaser.kernels_chain`).
+    delay-free or through a one-sample delay; exact adjoint (`zoo.filters.kernels.numba_allpass_chain`).
 
     Inputs: x (N, T); coef (N, T, K) (DF1: p; TPT: G = g / (1 + g), g = tan(pi f_b / F_s));
     g2 (N,), |g2| < 1; zi (N, K+1); form 0/1; delay 0/1. Outputs y_K (N, T) and zf (N, K+1).
@@ -226,8 +147,6 @@ class ChainLoopFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, coef: Tensor, g2: Tensor, zi: Tensor, form: int, delay: int):
-        from . import kernels_chain as kc
-
         n_rows, n_time, k_stages = coef.shape
         y = torch.empty_like(x)
         zf = torch.empty_like(zi)
@@ -245,8 +164,6 @@ class ChainLoopFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_y: Tensor | None, grad_zf: Tensor | None):
-        from . import kernels_chain as kc
-
         coef, g2, ps, uu, yy = ctx.saved_tensors
         n_rows, n_time, k_stages = coef.shape
         grad_y = uu.new_zeros(n_rows, n_time) if grad_y is None else grad_y.contiguous()

@@ -1,6 +1,0 @@
-"""Compatibility path: this module is `zoo.effects.compressor.kernels`."""
-
-import importlib
-import sys
-
-sys.modules[__name__] = importlib.import_module("zoo.effects.compressor.kernels")

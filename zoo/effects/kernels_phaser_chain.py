@@ -1,6 +1,0 @@
-"""Compatibility path: this module is `zoo.effects.phaser.kernels_chain`."""
-
-import importlib
-import sys
-
-sys.modules[__name__] = importlib.import_module("zoo.effects.phaser.kernels_chain")
