@@ -11,16 +11,16 @@ Both layers use the same conventions (a0 = 1, zi = past outputs newest first), w
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterator
 
 import torch
 from torch import Tensor
 
+import zoo.filters.recursions
 from zoo.filters import use_fused
 
-# the module, not the function `zoo.filters.allpole` that the package re-exports under that name
-allpole_module = importlib.import_module("zoo.filters.allpole")
+# the module behind the function `zoo.filters.allpole`
+allpole_module = zoo.filters.recursions
 
 
 def load_torchlpc():

@@ -16,7 +16,7 @@ import torch
 
 from _results_common import CpuTimer, esr, fmt, pyplot, save_figure, single_thread
 from zoo.data.generate import music_mix
-from zoo.effects.compressor import Compressor
+from zoo.effects.compressors import Compressor
 from zoo.filters import lfilter
 
 PAPER_INIT = dict(threshold_db=-10.0, ratio=2.0, attack_ms=50.0, release_ms=50.0, rms_coef=0.3, makeup_gain_db=0.0)

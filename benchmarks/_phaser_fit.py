@@ -21,7 +21,7 @@ import torch
 
 from _results_common import CpuTimer, esr, esr_loss
 from zoo.data.generate import chirp_then_pluck
-from zoo.effects.phaser import Phaser
+from zoo.effects.phasers import Phaser
 
 SAMPLE_RATE = 16000
 

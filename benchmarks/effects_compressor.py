@@ -26,7 +26,7 @@ from typing import Callable
 import numba
 import torch
 
-from zoo.effects.compressor import Compressor
+from zoo.effects.compressors import Compressor
 
 SAMPLE_RATE = 44100
 

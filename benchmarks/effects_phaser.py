@@ -25,7 +25,7 @@ import time
 import torch
 
 from _authors_path import authors_allpole, load_torchlpc
-from zoo.effects.phaser import PHASER_METHODS, Phaser
+from zoo.effects.phasers import PHASER_METHODS, Phaser
 
 AUTHORS = "td_regrouped@torchlpc"
 

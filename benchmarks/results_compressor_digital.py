@@ -18,7 +18,7 @@ import torch
 
 from _compressor_fit import PAPER_INIT, data, fit, param_cell, plot_static_curves, time_to_reach
 from _results_common import fmt, markdown_table, single_thread, write_result
-from zoo.effects.compressor import Compressor
+from zoo.effects.compressors import Compressor
 
 SAMPLE_RATE = 16000
 SETTINGS = {  # name: (ratio, attack_ms, release_ms)

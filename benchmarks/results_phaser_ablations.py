@@ -28,7 +28,7 @@ import torch
 
 from _phaser_fit import SAMPLE_RATE, evaluate, grid_init, known_target, material, train
 from _results_common import fmt, markdown_table, pyplot, save_figure, single_thread, write_result
-from zoo.effects.phaser import allpass_polynomials
+from zoo.effects.phasers import allpass_polynomials
 
 
 def pole_radius(p: float, g2: float, dtype) -> float:

@@ -36,8 +36,8 @@ CARD_NAME = "README.md"
 
 #: registry name -> "module:Class"; every entry is an `zoo.effects.base.Effect` subclass.
 EFFECTS: dict[str, str] = {
-    "phaser": "zoo.effects.phaser:Phaser",
-    "compressor": "zoo.effects.compressor:Compressor",
+    "phaser": "zoo.effects.phasers:Phaser",
+    "compressor": "zoo.effects.compressors:Compressor",
     "synth": "zoo.effects.synth:SynthModel",
     "synth_lstm": "zoo.effects.synth:LSTMSynth",
 }
@@ -70,8 +70,8 @@ def effect_class(name: str) -> type:
 
 def effect_name(effect: torch.nn.Module) -> str:
     for name in EFFECTS:
-        # the class itself, not its `__module__`: a class defined in `zoo.effects.phaser.module` is
-        # registered under its package path `zoo.effects.phaser`
+        # the class itself, not its `__module__`: a class defined in `zoo.effects.phasers.module` is
+        # registered under its package path `zoo.effects.phasers`
         if type(effect) is effect_class(name):
             return name
     raise ValueError(f"{type(effect).__name__} is not a registered effect (see zoo.hub.EFFECTS)")

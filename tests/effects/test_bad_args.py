@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from zoo.effects.base import Effect, check_audio, check_finite_arg
-from zoo.effects.compressor import Compressor
-from zoo.effects.phaser import Phaser
+from zoo.effects.compressors import Compressor
+from zoo.effects.phasers import Phaser
 
 NAN, INF = float("nan"), float("inf")
 

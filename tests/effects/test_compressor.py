@@ -1,4 +1,4 @@
-"""Compressor (zoo.effects.compressor): forward correctness against a float64 loop, torchcomp, FS, API."""
+"""Compressor (zoo.effects.compressors): forward correctness against a float64 loop, torchcomp, FS, API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zoo.effects.compressor import (
+from zoo.effects.compressors import (
     Compressor,
     attack_release_smoother,
     coef_to_ms,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
-from zoo.effects.compressor import AttackReleaseFunction, Compressor, attack_release_smoother, compressor
+from zoo.effects.compressors import AttackReleaseFunction, Compressor, attack_release_smoother, compressor
 
 SR = 16000
 
@@ -183,7 +183,7 @@ def test_forward_ad_whole_compressor_matches_reverse():
 
 def test_fused_backward_equals_composed_backward():
     """The no-graph fused kernel (Algorithm 1 in one sweep) and the composed, differentiable path agree."""
-    from zoo.effects.compressor import AttackReleaseFunction
+    from zoo.effects.compressors import AttackReleaseFunction
 
     gen = torch.Generator().manual_seed(3)
     g = torch.rand(3, 400, generator=gen, dtype=torch.float64).requires_grad_()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
+from zoo.effects.compressors import Compressor
 
 SR = 16000
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from zoo.effects.compressor import Compressor, _compress, _fused_backward_op, _fused_forward_op, ms_to_coef
+from zoo.effects.compressors import Compressor, _compress, _fused_backward_op, _fused_forward_op, ms_to_coef
 
 SR = 16000
 OPTION_NAMES = ("knee_db", "expander_threshold_db", "expander_ratio", "limiter_threshold_db")

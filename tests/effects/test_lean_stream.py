@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
+from zoo.effects.compressors import Compressor
 from zoo.effects.lean_stream import DeviceCompressorStream, PaperCompressorStream, SweepPhaserStream, lean_stream_for
-from zoo.effects.phaser import Phaser
+from zoo.effects.phasers import Phaser
 
 SR = 22050
 PHASERS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from zoo.effects.phaser import phaser
+from zoo.effects.phasers import phaser
 
 
 def _inputs(n_p, seed=0):

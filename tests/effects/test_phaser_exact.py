@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 import torch
 
-from zoo.effects.phaser import allpass_cascade_exact, allpass_polynomials, phaser
+from zoo.effects.phasers import allpass_cascade_exact, allpass_polynomials, phaser
 from zoo.filters import allpole, fir, interpolate_controls, num_frames
 from zoo.models.lfo import allpass_coefficient, half_angle_from_break_hz
 

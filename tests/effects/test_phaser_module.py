@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from zoo.effects.phaser import Phaser, phaser
+from zoo.effects.phasers import Phaser, phaser
 from zoo.filters import fs_num_frames, interpolate_controls, num_frames
 from zoo.models.lfo import (
     DampedOscillator,

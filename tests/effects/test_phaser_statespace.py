@@ -8,22 +8,22 @@ gives reference gradients.
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from test_phaser_exact import BQ_A, BQ_B, esr, lfo_trajectory, phaser_loop
-from zoo.effects.phaser import (
+from zoo.effects.phasers import (
     Phaser,
     allpass_feedback_loop,
     phaser,
 )
+import zoo.filters.allpass
 from zoo.filters.autograd_allpass import allpass_loop_composed
 from zoo.filters.kernels import numba_allpass_loop as kernels_phaser
 
-phaser_module = sys.modules["zoo.filters.allpass"]  # where `_apply_allpass_loop` is looked up
+phaser_module = zoo.filters.allpass  # where `_apply_allpass_loop` is looked up
 
 
 def solve_loop(x, p, g2, zi=None, num_stages=4):

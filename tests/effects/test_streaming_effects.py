@@ -7,8 +7,8 @@ import random
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
-from zoo.effects.phaser import Phaser
+from zoo.effects.compressors import Compressor
+from zoo.effects.phasers import Phaser
 
 SAMPLE_RATE = 44100
 HOP = 441  # the phaser's default control hop at 44.1 kHz (10 ms)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import torch
 
+import zoo.filters.recursions
 from zoo.effects.synth import SynthVoice
 from zoo.filters import use_fused
 from zoo.effects.synth_functional import can_fuse_voice, synth_voice_td_fused
@@ -14,7 +13,7 @@ from zoo.effects.synth_functional import can_fuse_voice, synth_voice_td_fused
 SR = 48000.0
 HOP = 32
 GLOBALS = ("osc_mix", "env_exponent", "osc_gain", "dist_gain", "q", "phase_rad")
-allpole_module = importlib.import_module("zoo.filters.allpole")
+allpole_module = zoo.filters.recursions
 
 
 def _inputs(filter_type: str, batch: int, num_samples: int, n_frames: int, n_on: list[int], dtype, seed=0,

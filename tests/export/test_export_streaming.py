@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
-from zoo.effects.phaser import Phaser
+from zoo.effects.compressors import Compressor
+from zoo.effects.phasers import Phaser
 from zoo.export import streaming_module
 from zoo.export.formats import script_module
 

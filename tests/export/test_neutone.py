@@ -133,8 +133,8 @@ def test_compressor_knob_directions(models):
 @pytest.mark.parametrize("kind", ["phaser-mlp-signed", "compressor-feedback"])
 def test_other_structures_export_with_their_fitted_defaults(kind, tmp_path):
     """The paper's MLP-LFO phaser (signed feedback, TPT) and the feedback compressor as .nm files."""
-    from zoo.effects.compressor import Compressor
-    from zoo.effects.phaser import Phaser
+    from zoo.effects.compressors import Compressor
+    from zoo.effects.phasers import Phaser
     from zoo.export.neutone import save_neutone
 
     if kind.startswith("phaser"):

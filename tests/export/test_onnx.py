@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
-from zoo.effects.phaser import Phaser
+from zoo.effects.compressors import Compressor
+from zoo.effects.phasers import Phaser
 from zoo.export.build import streaming_module
 from zoo.export.formats import save_onnx
 

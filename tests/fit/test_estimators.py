@@ -36,7 +36,7 @@ def test_lfo_rate_within_5_percent_pedalboard(music, rate_hz, depth, centre_hz, 
 
 
 def test_lfo_rate_and_shape_of_a_triangle_lfo(music):
-    from zoo.effects.phaser import Phaser
+    from zoo.effects.phasers import Phaser
 
     model = Phaser(SR, num_stages=8, lfo="sweep", stage_form="tpt", feedback_delay=1, signed_feedback=True,
                    lfo_rate_hz=1.3, lfo_shape=1.0, centre_hz=700.0, sweep_octaves=2.0, g2=0.4, g1=1.0)

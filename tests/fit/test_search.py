@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from zoo.data.generate import generate_material
-from zoo.effects.phaser import Phaser
+from zoo.effects.phasers import Phaser
 from zoo.fit.estimators import estimate_lfo_rate, estimate_sweep
 from zoo.fit.search import search_phaser
 

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from zoo.effects.compressor import Compressor
-from zoo.effects.phaser import Phaser, allpass_chain
+from zoo.effects.compressors import Compressor
+from zoo.effects.phasers import Phaser, allpass_chain
 
 
 def _loop(x, c, g2, zi, form, delay):

@@ -81,7 +81,7 @@ def test_failure_midway_keeps_the_old_output_and_leaves_no_partial_file(tmp_path
 
 
 def test_interrupt_keeps_the_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from zoo.effects.compressor import Compressor
+    from zoo.effects.compressors import Compressor
 
     _clip(tmp_path / "in.wav", seconds=1.0)
     (tmp_path / "out.wav").write_bytes(b"old output")

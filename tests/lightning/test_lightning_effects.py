@@ -41,7 +41,7 @@ def _fit_and_compare(module: EffectModule, data: pl.LightningDataModule, steps: 
 
 
 def test_phaser_fit_lowers_esr(tmp_path):
-    from zoo.effects.phaser import Phaser
+    from zoo.effects.phasers import Phaser
 
     sr = 8000
     data = RenderedEffectDataModule(
@@ -57,7 +57,7 @@ def test_phaser_fit_lowers_esr(tmp_path):
 
 
 def test_compressor_fit_lowers_loss_against_digital_target(tmp_path):
-    from zoo.effects.compressor import Compressor
+    from zoo.effects.compressors import Compressor
 
     sr = 8000
     data = RenderedEffectDataModule(

@@ -185,7 +185,7 @@ def test_resume_with_a_real_shuffled_datamodule_matches_uninterrupted(tmp_path):
     """The shipped data modules shuffle by (seed, epoch), so resuming reproduces the batch order."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from zoo.effects.compressor import Compressor
+    from zoo.effects.compressors import Compressor
     from zoo.lightning.datamodules import RenderedEffectDataModule
 
     def run(folder, max_epochs, ckpt_path=None):

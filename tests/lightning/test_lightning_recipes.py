@@ -121,7 +121,7 @@ def _overrides(recipe: str, tmp: Path) -> dict:
         if recipe.startswith("finetune"):  # weights of the recipe's own structure (the shipped checkpoint's)
             import yaml
 
-            from zoo.effects.phaser import Phaser
+            from zoo.effects.phasers import Phaser
 
             own = yaml.safe_load((RECIPES / recipe).read_text())["model"]["effect"]["init_args"]
             out["model"]["pretrained"] = str(_pretrained(Phaser, {**own, **PHASER}, tmp / "checkpoints" / "phaser"))
@@ -157,7 +157,7 @@ def _overrides(recipe: str, tmp: Path) -> dict:
             },
         }
     if recipe == "finetune/compressor.yaml":
-        from zoo.effects.compressor import Compressor
+        from zoo.effects.compressors import Compressor
 
         return {
             "model": {

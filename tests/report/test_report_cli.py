@@ -84,7 +84,7 @@ def _fake_run(root: Path) -> Path:
     log_dir = root / "zoo" / "version_0"
     log_dir.mkdir(parents=True)
     recipe = {
-        "model": {"effect": {"class_path": "zoo.effects.compressor.Compressor", "init_args": config["init_args"]}, "test_method": "td"},
+        "model": {"effect": {"class_path": "zoo.effects.compressors.Compressor", "init_args": config["init_args"]}, "test_method": "td"},
         "data": config["card"]["data"],
     }
     (log_dir / "config.yaml").write_text(yaml.safe_dump(recipe))
@@ -94,7 +94,7 @@ def _fake_run(root: Path) -> Path:
     effect = hub.from_pretrained(hub.resolve_checkpoint("compressor-pedalboard"))
     (root / "checkpoints").mkdir()
     state = {f"effect.{k}": v for k, v in effect.state_dict().items()}
-    torch.save({"state_dict": state, "zoo": {"effect_class": "zoo.effects.compressor.Compressor"}}, root / "checkpoints" / "last.ckpt")
+    torch.save({"state_dict": state, "zoo": {"effect_class": "zoo.effects.compressors.Compressor"}}, root / "checkpoints" / "last.ckpt")
     return root
 
 

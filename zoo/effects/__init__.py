@@ -5,7 +5,7 @@ layer and a frequency-sampling twin, selected by ``method``.
 """
 
 from .base import Effect, check_audio
-from .compressor import (
+from .compressors import (
     AttackReleaseFunction,
     Compressor,
     attack_release_smoother,
@@ -16,7 +16,7 @@ from .compressor import (
     one_pole_fs,
     rms_detector,
 )
-from .phaser import PHASER_METHODS, Phaser, allpass_cascade_exact, allpass_polynomials, phaser, phaser_response
+from .phasers import PHASER_METHODS, Phaser, allpass_cascade_exact, allpass_polynomials, phaser, phaser_response
 from .synth import LSTMSynth, SynthModel, SynthVoice
 
 __all__ = [

@@ -32,7 +32,7 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from .compressor import kernels_fused as kcf
+from .compressors import kernels_fused as kcf
 from ..filters.kernels.numba_allpass_chain import chain_forward as kc_chain_forward
 
 from ..filters.dispatch import NUMBA_SERIAL as _SERIAL
@@ -265,7 +265,7 @@ class PaperCompressorStream(LeanStream):
     """The paper's compressor (``method="td"``): `kernels_compressor_fused`, one call per block."""
 
     def read_parameters(self) -> None:
-        from .compressor import kernels_fused as kf
+        from .compressors import kernels_fused as kf
 
         e = self.effect
         use_exp = e.expander_threshold_db is not None
@@ -313,7 +313,7 @@ class DeviceCompressorStream(LeanStream):
         self.knee_db = float(e.knee_db)
 
     def process(self, x: Tensor, state):
-        from .compressor.kernels_device import device_forward
+        from .compressors.kernels_device import device_forward
 
         e = self.effect
         n_batch, n_ch, n_time = x.shape

@@ -83,7 +83,7 @@ def streaming_module(effect) -> nn.Module:
     """The streaming module of a fitted effect (eager; its methods are TorchScript code).
 
     Args:
-        effect: a `zoo.effects.phaser.Phaser` or `zoo.effects.compressor.Compressor`.
+        effect: a `zoo.effects.phasers.Phaser` or `zoo.effects.compressors.Compressor`.
 
     Returns:
         `PhaserStream` or `CompressorStream` with the effect's values copied (float32 parameters).

@@ -1,6 +1,6 @@
 r"""The compressor as a self-contained streaming module: TorchScript code, buffers, no zoo import.
 
-`CompressorStream` re-implements `zoo.effects.compressor.Compressor`'s ``"td"`` path block by block
+`CompressorStream` re-implements `zoo.effects.compressors.Compressor`'s ``"td"`` path block by block
 for every structure its constructor accepts (channels linked, as the effect):
 
 * ``"paper"`` (Yu et al. 2024, Sec. 4.3): RMS one-pole detector r[n] = c p[n] + (1 - c) r[n-1] on
@@ -111,7 +111,7 @@ def smooth_until_consistent(g: Tensor, zi: Tensor, at: Tensor, rt: Tensor) -> Te
 
 def _static_db(level_db: Tensor, threshold_db: Tensor, ratio: Tensor, knee_db: float, expander: bool,
                expander_threshold_db: float, expander_ratio: float, limiter: bool, limiter_threshold_db: float) -> Tensor:
-    """`zoo.effects.compressor.gain_computer`: gain (dB) <= 0 for the level (dB)."""
+    """`zoo.effects.compressors.gain_computer`: gain (dB) <= 0 for the level (dB)."""
     slope = 1.0 / ratio - 1.0
     over = level_db - threshold_db
     if knee_db > 0.0:
@@ -232,7 +232,7 @@ class CompressorStream(StreamingModule):
                           self.expander_ratio, self.limiter, self.limiter_threshold_db)
 
     def _feedback(self, x: Tensor, state: Tensor, controls: Tensor) -> Tuple[Tensor, Tensor]:
-        """The feedback topology, one sample at a time (as `zoo.effects.compressor.kernels_device`)."""
+        """The feedback topology, one sample at a time (as `zoo.effects.compressors.kernels_device`)."""
         n_ch = x.shape[0]
         threshold = float(controls[0])
         ratio = float(controls[1])

@@ -1,6 +1,6 @@
 r"""The phaser as a self-contained streaming module: TorchScript code, buffers, no zoo import.
 
-`PhaserStream` re-implements `zoo.effects.phaser.Phaser`'s time-domain path (``"td_exact"`` and the
+`PhaserStream` re-implements `zoo.effects.phasers.Phaser`'s time-domain path (``"td_exact"`` and the
 device structures of `allpass_chain`) block by block, from the fitted values only:
 
 1. **LFO.** The paper's damped oscillator + tanh MLP at control rate (frames at m * hop, linearly

@@ -18,7 +18,7 @@ Public API:
 
 from .dispatch import use_backend, use_fused
 from ._buffers import buffer_cache_info, empty_buffer_cache, set_buffer_cache
-from .allpole import allpole, fir, lfilter, linear_recurrence, sosfilt
+from .recursions import allpole, fir, lfilter, linear_recurrence, sosfilt
 from .design import (
     biquad_from_poles,
     biquad_triangle,

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from ._ops_allpass import _allpass_loop_backward_op, _allpass_loop_op, _allpass_loop_tangent_op
 from .allpass_polynomials import allpass_cascade_exact
-from .allpole import lfilter
+from .recursions import lfilter
 from .kernels import numba_allpass_chain as kc
 
 

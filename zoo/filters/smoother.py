@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ._checks import compute_dtype
-from .allpole import allpole
+from .recursions import allpole
 from .autograd_smoother import AttackReleaseFunction
 from .dispatch import functorch_active, uses_torch_backend
 

@@ -27,8 +27,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..effects.compressor import Compressor
-from ..effects.phaser import Phaser
+from ..effects.compressors import Compressor
+from ..effects.phasers import Phaser
 
 __all__ = ["esr", "run_from_zero", "refine", "search_compressor", "search_phaser", "build"]
 

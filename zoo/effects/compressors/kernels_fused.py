@@ -11,7 +11,7 @@ The kernels work on plain NumPy arrays and know nothing of torch. Per row b (sam
     y(k, n)   = x(k, n) ghat(n) 10^(gamma_dB / 20)
 
 with alpha(n) = alpha_at when g(n) < ghat(n-1) (the attack mask) and alpha_rt otherwise, and the
-gain computer of `zoo.effects.compressor.gain_computer`: G_c the compressor with an optional soft knee
+gain computer of `zoo.effects.compressors.gain_computer`: G_c the compressor with an optional soft knee
 (width W; W = 0 is a hard knee), G_e the expander below ET (when on), G_l the limiter above LT (when on).
 
 Per-row parameters ``prm`` (N, 10), columns in the order of `PARAMS`:

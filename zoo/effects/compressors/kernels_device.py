@@ -1,4 +1,4 @@
-"""Numba kernel for the feedback compressor of `zoo.effects.compressor` (the detector listens to the
+"""Numba kernel for the feedback compressor of `zoo.effects.compressors` (the detector listens to the
 output): plain NumPy arrays, no torch.
 
 Per row (channels linked), with y the output and level detection on y[n-1]:

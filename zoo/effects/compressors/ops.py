@@ -1,5 +1,5 @@
 """The fused compressor's custom ops and autograd Function: the whole TD compressor as one CPU op
-(`FusedCompressorFunction`, on `zoo.effects.compressor.kernels_fused`). Its composed twin is built
+(`FusedCompressorFunction`, on `zoo.effects.compressors.kernels_fused`). Its composed twin is built
 from `zoo.filters` (`linear_recurrence` for the detector, `attack_release_smoother`)."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _(grad_y, grad_zf, x, params, zi, rms, level, g, g_hat, mask, use_expander, 
 class FusedCompressorFunction(torch.autograd.Function):
     r"""The whole TD compressor (detector, gain computer, Eq. 21 smoother, make-up) as one CPU op.
 
-    Forward: one Numba sweep per row (`zoo.effects.compressor.kernels_fused`) computes y and keeps
+    Forward: one Numba sweep per row (`zoo.effects.compressors.kernels_fused`) computes y and keeps
     x_rms, the level (dB), g, :math:`\hat g` and the attack mask. Backward: one reverse sweep per row,
     the adjoint of every stage (Algorithm 1 for the smoother, the reverse one-pole recursion, Eq. 7,
     for the detector), with every parameter's gradient summed over time in float64. It gives the

@@ -67,7 +67,7 @@ from .stages import (
     rms_detector,
 )
 
-# private names that tests import from `zoo.effects.compressor`
+# private names that tests import from `zoo.effects.compressors`
 from .functional import _compress  # noqa: F401
 from .ops import _fused_backward_op, _fused_forward_op  # noqa: F401
 
