@@ -3,7 +3,9 @@
 For each registered effect and each of its methods (and the device structures `zoo fit` uses):
 shape, dtype and device of ``forward_batch``; no NaN on silence, gradients finite and reaching every
 parameter; ``gradcheck`` on a tiny float64 case; streaming equal to one pass where the effect
-streams; a save/load round trip through `zoo.hub`. A new effect in the registry fails
+streams; a save/load round trip through `zoo.hub`; the path composed from `zoo.filters` primitives
+(what CUDA and other devices run: ``use_backend("torch")`` and ``use_fused(False)``) equal to the
+default path, values and gradients. A new effect in the registry fails
 `test_every_registered_effect_is_covered` until it has cases here.
 """
 
@@ -17,6 +19,7 @@ import torch
 
 from zoo import hub
 from zoo.effects.base import Effect
+from zoo.filters import use_backend, use_fused
 
 SR_AUDIO = 8000.0
 SR_SYNTH = 48000.0
@@ -163,6 +166,26 @@ def test_streaming_equals_one_pass(name: str, kwargs: dict, method: str) -> None
         edges.append(x.shape[-1])
         parts = [effect.stream(x[..., a:b]) for a, b in zip(edges[:-1], edges[1:])]
     torch.testing.assert_close(torch.cat(parts, -1), whole, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method"), CASES, ids=IDS)
+def test_composed_path_equals_default_path(name: str, kwargs: dict, method: str) -> None:
+    effect = _build(name, kwargs, method, torch.float64)
+    batch = _batch(name, 2048 if name in SYNTHS else 1500, torch.float64)
+
+    def run():
+        effect.zero_grad()
+        y = effect.forward_batch(batch)
+        (y - batch["target"]).square().mean().backward()
+        return y.detach(), {k: p.grad.clone() for k, p in effect.named_parameters() if p.grad is not None}
+
+    y, grads = run()
+    with use_backend("torch"), use_fused(False):
+        y_composed, grads_composed = run()
+    torch.testing.assert_close(y_composed, y, rtol=1e-7, atol=1e-9)
+    assert grads_composed.keys() == grads.keys()
+    for key in grads:
+        torch.testing.assert_close(grads_composed[key], grads[key], rtol=1e-6, atol=1e-9, msg=key)
 
 
 def test_effects_that_cannot_stream_say_so() -> None:

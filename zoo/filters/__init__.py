@@ -9,6 +9,12 @@ Public API:
 * `lfilter(b, a, x, zi=None)` - time-varying FIR then all-pole (the paper's form)
 * `sosfilt(sos, x, zi=None)` - exact cascade of (time-varying) second-order sections
 * `fir(x, b, zi=None)` - time-varying FIR
+* `allpass_feedback_loop(x, p, g2, zi=None)`, `allpass_chain(x, coef, g2, zi=None)` - K first-order
+  all-passes in a feedback loop, time-varying, exact (the phaser's core)
+* `attack_release_smoother(g, attack_coef, release_coef, zi=None)` - the compressor's switching
+  one-pole (Eq. 21, Algorithm 1)
+* `ltv_scan(a, u, s0)` - s[n] = A[n] s[n-1] + u[n] as a chunked scan (any device, TorchScript)
+* `use_fused(False)` - a context manager: effects run their paths composed from these primitives
 * design helpers: `interpolate_controls`, `biquad_from_poles`, `biquad_triangle`,
   `lpc_from_reflection`, `rbj_lowpass`, `max_pole_radius`, `is_stable`
 * frequency sampling (the baseline): `fs_filter`, `frequency_response`, `fft_size`
@@ -19,6 +25,9 @@ Public API:
 from .dispatch import use_backend, use_fused
 from ._buffers import buffer_cache_info, empty_buffer_cache, set_buffer_cache
 from .recursions import allpole, fir, lfilter, linear_recurrence, sosfilt
+from .allpass import allpass_chain, allpass_feedback_loop
+from .smoother import attack_release_smoother
+from .state_space import ltv_scan
 from .design import (
     biquad_from_poles,
     biquad_triangle,
@@ -38,6 +47,10 @@ __all__ = [
     "use_backend",
     "use_fused",
     "linear_recurrence",
+    "allpass_feedback_loop",
+    "allpass_chain",
+    "attack_release_smoother",
+    "ltv_scan",
     "lfilter",
     "sosfilt",
     "fir",

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Callable
@@ -55,6 +56,7 @@ __all__ = [
     "functorch_active",
     "pick_kernel",
     "storage_use_count",
+    "warn_host_once",
 ]
 
 #: the accepted backend names of the all-pole recursion
@@ -77,6 +79,9 @@ SERIAL_MAX_ROWS = 2
 storage_use_count: Callable[[int], int] = torch._C._storage_Use_Count
 
 _LOCAL = threading.local()
+
+#: the paths that have already warned that they run on the host (`warn_host_once`)
+_HOST_WARNED: set[str] = set()
 
 
 # ------------------------------------------------------------------------------------ backend
@@ -197,3 +202,19 @@ def pick_kernel(module: ModuleType, name: str, rows: int) -> Callable[..., Any]:
     """The Numba kernel ``name`` of ``module`` for ``rows`` rows: its ``_serial`` twin up to
     `SERIAL_MAX_ROWS`, else the parallel one."""
     return getattr(module, f"{name}_serial" if rows <= SERIAL_MAX_ROWS else name)
+
+
+def warn_host_once(what: str, device: torch.device) -> None:
+    """Warn, once per ``what`` and process, that ``what`` runs on the CPU for tensors on ``device``.
+
+    For the few paths with no device implementation (a sample loop whose branch depends on its own
+    output, e.g. the feedback compressor's forward values): the data goes to the host and back.
+    """
+    if device.type == "cpu" or what in _HOST_WARNED:
+        return
+    _HOST_WARNED.add(what)
+    warnings.warn(
+        f"{what} has no {device.type} implementation: it runs on the CPU and copies the result back "
+        f"(a host round trip per call; docs/gpu.md lists what runs where)",
+        stacklevel=3,
+    )

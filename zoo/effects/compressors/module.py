@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from ...filters.dispatch import warn_host_once
 from ..base import Effect, check_audio
 from .functional import _compress, device_gain
 from .stages import (
@@ -269,15 +270,16 @@ class Compressor(Effect):
             # previous output) as given (a straight-through estimate: the loop itself is not differentiated)
             from .kernels_device import feedback_forward
 
-            state = zi.detach().clone().contiguous()
-            gain_np = x.new_empty(n_batch, n_time)
-            rows = lambda t: t.detach().expand(n_batch).contiguous().numpy()  # noqa: E731
+            warn_host_once("the feedback compressor's sample loop", x.device)
+            state = zi.detach().cpu().clone().contiguous()
+            gain_np = torch.empty(n_batch, n_time, dtype=dtype)
+            rows = lambda t: t.detach().cpu().expand(n_batch).contiguous().numpy()  # noqa: E731
             with torch.no_grad():
-                feedback_forward(x.detach().contiguous().numpy(), rows(self.threshold_db), rows(self.ratio),
+                feedback_forward(x.detach().cpu().contiguous().numpy(), rows(self.threshold_db), rows(self.ratio),
                                  rows(self.attack_coef), rows(self.release_coef), rows(self.makeup_gain_db),
                                  float(self.knee_db), self.detector == "peak", 0 if self.smoothing == "level" else 1,
                                  state.numpy(), gain_np.numpy(), 1e-10)
-                y_exact = x * gain_np[:, None, :] * makeup
+                y_exact = x * gain_np.to(x.device)[:, None, :] * makeup
             det_in = torch.cat([zi[:, 2:, None], y_exact[..., :-1]], dim=-1)
         else:
             det_in = x
