@@ -18,7 +18,6 @@ unpickled; ``.ckpt`` files are read with ``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import math
@@ -29,18 +28,11 @@ from typing import Any
 import torch
 
 from . import __version__, resources
+from .effects.registry import EFFECTS, effect_class, effect_name  # noqa: F401  (the registry, re-exported)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
-
-#: registry name -> "module:Class"; every entry is an `zoo.effects.base.Effect` subclass.
-EFFECTS: dict[str, str] = {
-    "phaser": "zoo.effects.phasers:Phaser",
-    "compressor": "zoo.effects.compressors:Compressor",
-    "synth": "zoo.effects.synth:SynthModel",
-    "synth_lstm": "zoo.effects.synth:LSTMSynth",
-}
 
 #: placeholder Hugging Face Hub repo ids of the shipped checkpoints (not yet published: see README)
 HUB_REPOS: dict[str, str] = {
@@ -58,23 +50,6 @@ def checkpoints_dir() -> Path | None:
 #: the shipped checkpoints' folder at import time (prefer `checkpoints_dir()`, which follows
 #: ``ZOO_CHECKPOINTS_DIR``); a path that does not exist when this install carries none
 CHECKPOINTS_DIR = checkpoints_dir() or Path(__file__).resolve().parent / "checkpoints"
-
-
-def effect_class(name: str) -> type:
-    """The Effect class registered under ``name`` (see `EFFECTS`)."""
-    if name not in EFFECTS:
-        raise ValueError(f"Unexpected effect name {name!r}: expected one of {sorted(EFFECTS)}")
-    module_name, class_name = EFFECTS[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
-def effect_name(effect: torch.nn.Module) -> str:
-    for name in EFFECTS:
-        # the class itself, not its `__module__`: a class defined in `zoo.effects.phasers.module` is
-        # registered under its package path `zoo.effects.phasers`
-        if type(effect) is effect_class(name):
-            return name
-    raise ValueError(f"{type(effect).__name__} is not a registered effect (see zoo.hub.EFFECTS)")
 
 
 def _jsonable(value: Any, key: str) -> Any:
@@ -258,6 +233,7 @@ def from_pretrained(
     token: str | bool | None = None,
     strict: bool = True,
     map_location: str | torch.device = "cpu",
+    effect_type: type | None = None,
     **overrides: Any,
 ) -> torch.nn.Module:
     """Build an effect from a checkpoint: a shipped name, a folder, a Lightning run, or a Hub repo id.
@@ -270,12 +246,22 @@ def from_pretrained(
         cache_dir, local_files_only, token: passed to ``huggingface_hub.hf_hub_download``.
         strict: raise if the weights do not match the effect's parameters exactly.
         map_location: device for the weights.
+        effect_type: if given, the checkpoint must hold this Effect class (else TypeError), e.g.
+            ``from_pretrained(path, effect_type=Phaser)``.
         **overrides: constructor arguments replacing the saved ones (e.g. ``method="fs"``).
 
     Raises:
         FileNotFoundError / OSError: files cannot be found or downloaded.
         ValueError: corrupt config or weights, or (``strict``) mismatching weights, naming file and key.
+        TypeError: the checkpoint holds another effect than ``effect_type``.
     """
+    effect = _load(repo_id_or_path, revision, cache_dir, local_files_only, token, strict, map_location, overrides)
+    if effect_type is not None and not isinstance(effect, effect_type):
+        raise TypeError(f"{str(repo_id_or_path)!r} holds a {type(effect).__name__}, not a {effect_type.__name__}")
+    return effect
+
+
+def _load(repo_id_or_path, revision, cache_dir, local_files_only, token, strict, map_location, overrides) -> torch.nn.Module:
     from . import run_export
 
     source = resolve_checkpoint(str(repo_id_or_path))
@@ -294,7 +280,7 @@ def from_pretrained(
 
 
 def push_to_hub(
-    directory: str | os.PathLike,
+    directory: str | os.PathLike | torch.nn.Module,
     repo_id: str,
     *,
     token: str | None = None,
@@ -306,12 +292,21 @@ def push_to_hub(
     """Upload a checkpoint folder to the Hub: config.json, model.safetensors, the README.md card, its
     PNGs, and the listening page (index.html + its clips and images) when the folder has one.
 
-    The folder is checked first (config, weights: safetensors only, nothing else is uploaded).
+    The folder is checked first (config, weights: safetensors only, nothing else is uploaded). An
+    effect instead of a folder is saved to a temporary folder (`save_pretrained`) and uploaded.
 
     Returns:
         The commit URL.
     """
     from huggingface_hub import HfApi
+
+    if isinstance(directory, torch.nn.Module):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = save_pretrained(directory, Path(tmp) / "checkpoint")
+            return push_to_hub(folder, repo_id, token=token, private=private, revision=revision,
+                               commit_message=commit_message, create_pr=create_pr)
 
     directory = Path(directory)
     for required in (CONFIG_NAME, WEIGHTS_NAME):

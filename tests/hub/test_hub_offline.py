@@ -34,7 +34,7 @@ def test_folder_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((folder / "config.json").read_text())
     assert config["effect"] == "compressor" and config["init_args"]["ratio"] == 3.0
-    loaded = Compressor.from_pretrained(str(folder))
+    loaded = hub.from_pretrained(str(folder), effect_type=Compressor)
     x = _audio()
     torch.testing.assert_close(loaded(x), comp(x), rtol=0, atol=0)
     assert loaded.learned_parameters()["threshold_db"] == pytest.approx(-19.25)
@@ -44,7 +44,7 @@ def test_overrides_and_wrong_class(tmp_path: Path) -> None:
     folder = hub.save_pretrained(_trained_compressor(), tmp_path / "c")
     assert hub.from_pretrained(folder, method="fs").method == "fs"
     with pytest.raises(TypeError, match="not a Phaser"):
-        Phaser.from_pretrained(str(folder))
+        hub.from_pretrained(str(folder), effect_type=Phaser)
 
 
 def test_strict_loading_names_keys(tmp_path: Path) -> None:
@@ -141,9 +141,9 @@ def test_push_calls_hf_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     upload = calls[2][1]
     assert upload["repo_id"] == "user/c" and Path(upload["folder_path"]) == folder
     assert {"config.json", "model.safetensors", "README.md"} <= set(upload["allow_patterns"])
-    # The effect method uploads the same three files from a temporary folder.
+    # An effect (not a folder) is saved to a temporary folder and the same three files uploaded.
     calls.clear()
-    _trained_compressor().push_to_hub("user/c2")
+    hub.push_to_hub(_trained_compressor(), "user/c2")
     assert calls[-1][0] == "upload_folder" and calls[-1][1]["repo_id"] == "user/c2"
 
 

@@ -32,8 +32,6 @@ class Effect(nn.Module):
     methods: tuple[str, ...] = ("td", "fs")
     #: constructor arguments that may be +-Inf (never NaN); every other number must be finite
     infinite_args: tuple[str, ...] = ()
-    #: registry name (``zoo list``), set by each subclass
-    name: str = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Record the constructor arguments of every effect, so that `zoo.hub` can save a config.json
@@ -136,33 +134,6 @@ class Effect(nn.Module):
         y, state = self.process_block(block, state)
         self.__dict__["_stream_state"] = state
         return y
-
-    # ------------------------------------------------------------------ hub (see zoo.hub)
-    def save_pretrained(self, directory: str, **card: Any) -> str:
-        """Write config.json + model.safetensors (+ README.md card) to ``directory``. See `zoo.hub`."""
-        from ..hub import save_pretrained
-
-        return str(save_pretrained(self, directory, **card))
-
-    @classmethod
-    def from_pretrained(cls, repo_id_or_path: str, **kwargs: Any) -> "Effect":
-        """Load an effect saved by `save_pretrained` from a folder or a Hugging Face Hub repo id."""
-        from ..hub import from_pretrained
-
-        effect = from_pretrained(repo_id_or_path, **kwargs)
-        if not isinstance(effect, cls):
-            raise TypeError(f"{repo_id_or_path!r} holds a {type(effect).__name__}, not a {cls.__name__}")
-        return effect
-
-    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
-        """Save to a temporary folder and upload it to the Hub. See `zoo.hub.push_to_hub`."""
-        import tempfile
-
-        from ..hub import push_to_hub
-
-        with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp)
-            return push_to_hub(tmp, repo_id, **kwargs)
 
     @torch.no_grad()
     def control_curves(self, batch: Mapping[str, Tensor] | None = None) -> dict[str, tuple[Tensor, Tensor]]:

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from ...filters import biquad_triangle, fs_num_frames, interpolate_controls, lfilter, num_frames
 from ...filters.allpass import STAGE_FORMS, allpass_chain
-from ...models.lfo import LFOController, allpass_coefficient, break_frequency_hz
 from ..base import Effect, check_audio
+from .controller import LFOController, allpass_coefficient, break_frequency_hz
 from .functional import PHASER_METHODS, _phaser_td, phaser, stage_coefficients
 from .lfo import SweepLFO
 from .polynomials import _check_stages

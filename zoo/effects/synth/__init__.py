@@ -3,7 +3,7 @@
 * `SynthVoice`: the DSP (`zoo.effects.synth.functional`) with explicit frame-rate filter controls;
   its own learnable globals are used for any global the caller does not give. Its "td" method runs
   as one fused CPU op (`zoo.effects.synth.kernels`) where it can.
-* `SynthModel` (an `Effect`): a log-mel CNN encoder (`zoo.models.encoders.LogMelCNNEncoder`) that
+* `SynthModel` (an `Effect`): a log-mel CNN encoder (`zoo.effects.synth.encoders.LogMelCNNEncoder`) that
   predicts the voice's globals and frame-rate filter controls from the target note, and the voice
   that re-synthesises it. ``filter_type`` "lp" (RBJ low-pass from a cutoff trajectory and a per-note
   Q) or "coeff" (five raw coefficients per frame, triangle-stable denominator); ``method`` "td"

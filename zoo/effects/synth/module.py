@@ -8,9 +8,8 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from zoo.models.encoders import LogMelCNNEncoder, LSTMBaseline
-
 from ..base import Effect, check_audio
+from .encoders import LogMelCNNEncoder, LSTMBaseline
 from .controls import (
     coeff_coefficients,
     controls_at_audio_rate,
