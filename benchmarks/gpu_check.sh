@@ -2,7 +2,7 @@
 # GPU check for the Triton all-pole kernels, for a fresh CUDA machine with this repo checked out and
 # torch (a CUDA build, which brings Triton) preinstalled. About 8 minutes at most:
 #   1. install the package (+ dev extras when an index or a wheelhouse is reachable),
-#   2. pytest tests/test_gpu_kernels.py -m gpu           -> $OUT/gpu_tests.txt
+#   2. pytest tests/filters/internals/test_gpu_kernels.py tests/filters/test_allpass_primitives.py tests/filters/test_smoother_primitive.py -m gpu         -> $OUT/gpu_tests.txt
 #   3. the benchmark vs torchlpc                          -> $OUT/gpu_bench.md
 #   4. float32 error growth on the GPU (if time is left)  -> $OUT/gpu_error_growth.md
 # Usage: OUT=/some/dir bash benchmarks/gpu_check.sh   (OUT defaults to ./out/gpu)
@@ -44,7 +44,7 @@ PY
 
 # 2. Real-CUDA tests (they compile the kernels; Triton caches them on disk for step 3).
 log "pytest -m gpu"
-timeout 240 "$PYTHON" -m pytest tests/test_gpu_kernels.py -m gpu -q -p no:cacheprovider -rs --durations=10 \
+timeout 240 "$PYTHON" -m pytest tests/filters/internals/test_gpu_kernels.py tests/filters/test_allpass_primitives.py tests/filters/test_smoother_primitive.py -q -p no:cacheprovider -rs --durations=10 \
     >"$OUT/gpu_tests.txt" 2>&1
 log "pytest exit code $? (see gpu_tests.txt): $(tail -n 1 "$OUT/gpu_tests.txt")"
 

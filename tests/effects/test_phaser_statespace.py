@@ -287,17 +287,6 @@ def test_gradient_flows_to_every_phaser_parameter(dtype):
         assert prm.grad.abs().sum() > 0, name
 
 
-def test_custom_ops_opcheck():
-    x, p, g2, zi = random_inputs(2, 20, 3, seed=30)
-    y, ckpt = torch.ops.zoo.allpass_loop(x, p, g2, zi)
-    tests = ("test_schema", "test_faketensor")
-    torch.library.opcheck(torch.ops.zoo.allpass_loop, (x, p, g2, zi), test_utils=tests)
-    grads = (torch.randn_like(y), torch.randn_like(zi), x, p, g2, ckpt)
-    torch.library.opcheck(torch.ops.zoo.allpass_loop_backward, grads, test_utils=tests)
-    tangents = tuple(torch.randn_like(t) for t in (x, p, g2, zi))
-    torch.library.opcheck(torch.ops.zoo.allpass_loop_tangent, (x, p, g2, zi, *tangents), test_utils=tests)
-
-
 @pytest.mark.slow
 def test_compiled_phaser_equals_eager():
     torch.manual_seed(2)

@@ -20,7 +20,7 @@ Covered (the structures `zoo fit` produces, and the paper's compressor):
   knee): `kernels_compressor_device.device_forward`.
 
 Other structures (the paper's MLP-LFO phaser, the synth) stream through `process_block`.
-The outputs equal the general path's up to float32 rounding (tests/effects/test_lean_stream.py).
+The outputs equal the general path's up to float32 rounding (tests/effects/internals/test_lean_stream.py).
 """
 
 from __future__ import annotations

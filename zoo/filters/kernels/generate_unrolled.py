@@ -1,7 +1,7 @@
 """Write `numba_unrolled.py`: the time-varying all-pole kernels unrolled by hand for fixed orders M.
 
 Run ``python -m zoo.filters.kernels.generate_unrolled`` after editing the templates below;
-``tests/filters/test_unrolled_generated.py`` fails when the checked-in file is out of date.
+``tests/filters/internals/test_unrolled_generated.py`` fails when the checked-in file is out of date.
 
 Why generated code: a recursion is latency-bound, so the past outputs should live in registers and
 rotate, not be re-read from memory; Numba only does that when the order is a compile-time constant
