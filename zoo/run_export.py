@@ -3,7 +3,7 @@
 A ``zoo train`` run writes ``<root>/checkpoints/{last,best}.ckpt`` and, through LightningCLI, the
 resolved ``config.yaml`` of the run (under the logger's folder), plus ``metrics.csv`` with the CSV
 logger. This module finds those files, rebuilds the effect from the config's ``model.effect``
-(class path + init args, through the one effect registry in `zoo.hub`), and loads the effect's
+(class path + init args, through the one effect registry, `zoo.effects.registry`), and loads the effect's
 weights from the ``.ckpt`` with ``torch.load(weights_only=True)``: nothing arbitrary is unpickled.
 
 `export_run` writes the same checkpoint folder `zoo fit` and the shipped checkpoints use
@@ -103,14 +103,14 @@ def effect_weights(checkpoint: dict[str, Any], file: Path) -> dict[str, torch.Te
 
 
 def _registry_name(class_path: str) -> str:
-    from . import hub
+    from .effects.registry import EFFECTS
 
     module_name, _, class_name = class_path.rpartition(".")
-    for name, entry in hub.EFFECTS.items():
+    for name, entry in EFFECTS.items():
         entry_module, entry_class = entry.split(":")
         if entry_class == class_name and (module_name == entry_module or module_name.startswith(entry_module.rsplit(".", 1)[0])):
             return name
-    raise ValueError(f"Run config names effect class {class_path!r}, which is not a registered effect ({sorted(hub.EFFECTS)})")
+    raise ValueError(f"Run config names effect class {class_path!r}, which is not a registered effect ({sorted(EFFECTS)})")
 
 
 def read_run_config(file: Path) -> dict[str, Any]:
@@ -149,7 +149,7 @@ def effect_from_run(path: str | os.PathLike, *, strict: bool = True, **overrides
         FileNotFoundError: no checkpoint, or no config.yaml next to it.
         ValueError: an unreadable checkpoint or config, or weights that don't match.
     """
-    from . import hub
+    from . import checkpoint
 
     files = find_run_files(path)
     if files.config is None:
@@ -160,10 +160,10 @@ def effect_from_run(path: str | os.PathLike, *, strict: bool = True, **overrides
     run_config = read_run_config(files.config)
     config = effect_config(run_config, files.config)
     files.extra["run_config"] = run_config
-    effect = hub.build_effect(config, files.config, **overrides)
+    effect = checkpoint.build_effect(config, files.config, **overrides)
     checkpoint = _load_checkpoint(files.checkpoint)
     files.extra["global_step"] = int(checkpoint.get("global_step", -1)) if isinstance(checkpoint, dict) else -1
-    hub.load_weights(effect, effect_weights(checkpoint, files.checkpoint), files.checkpoint, strict=strict)
+    checkpoint.load_weights(effect, effect_weights(checkpoint, files.checkpoint), files.checkpoint, strict=strict)
     return effect.float().eval(), files
 
 
@@ -232,12 +232,13 @@ def export_run(path: str | os.PathLike, out: str | os.PathLike, *, force: bool =
     Raises:
         ValueError: ``out`` exists without ``force``, or the run can't be read.
     """
-    from . import hub
+    from . import checkpoint
+    from .effects.registry import effect_name
     from ._io import atomic_dir, check_output
 
     out = check_output(out, force=force, kind="folder")
     effect, files = effect_from_run(path)
-    name = hub.effect_name(effect)
+    name = effect_name(effect)
     params = {
         k: float(v)
         for k, v in effect.learned_parameters().items()
@@ -246,7 +247,7 @@ def export_run(path: str | os.PathLike, out: str | os.PathLike, *, force: bool =
     metrics = read_metrics(files.metrics)
     command = "zoo export-checkpoint " + shlex.quote(str(path)) + " --out " + shlex.quote(str(out))
     with atomic_dir(out) as tmp:
-        hub.save_pretrained(
+        checkpoint.save_pretrained(
             effect,
             tmp,
             card=_card(name, files, metrics, params, command),

@@ -21,6 +21,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from ..filters.dispatch import can_stream_lean
+
 
 class Effect(nn.Module):
     """Base class: a differentiable audio effect with a TD and an FS implementation.
@@ -123,7 +125,7 @@ class Effect(nn.Module):
         """
         block = check_audio(block, "block")
         state = self.__dict__.get("_stream_state")
-        if block.dtype == torch.float32 and not block.is_cuda and not block.requires_grad and block.device.type == "cpu":
+        if can_stream_lean(block):
             from .lean_stream import lean_stream_for  # here, not at the top: lean_stream imports the effect packages
 
             lean = lean_stream_for(self)

@@ -55,6 +55,7 @@ __all__ = [
     "is_compiling",
     "functorch_active",
     "pick_kernel",
+    "can_stream_lean",
     "storage_use_count",
     "warn_host_once",
 ]
@@ -196,6 +197,19 @@ def can_fuse(*tensors: Tensor) -> bool:
     if is_compiling():
         return True
     return not _forward_ad_active() and not functorch_active()
+
+
+def can_stream_lean(block: Tensor) -> bool:
+    """Whether `Effect.stream` may take an effect's lean per-block Numba path (`zoo.effects.lean_stream`)
+    for ``block``: float32 on the CPU, no gradient wanted, eager, and fused kernels allowed."""
+    return (
+        fused_enabled()
+        and block.dtype == torch.float32
+        and block.device.type == "cpu"
+        and not block.requires_grad
+        and not is_compiling()
+        and not functorch_active()
+    )
 
 
 def pick_kernel(module: ModuleType, name: str, rows: int) -> Callable[..., Any]:

@@ -6,6 +6,9 @@ fully wet all-pass chain (a phaser at 100 % mix) spreads its energy over many la
 polarity are only corrected when the normalised peak is clear (``min_peak``, 0.5 by default), and
 the latency only when the correlation at lag 0 is under half the peak (a true delay, not the
 spread of an all-pass).
+
+The correlation is NumPy's FFT product (``scipy.signal.correlate`` would serve, but SciPy is a
+test-only dependency here).
 """
 
 from __future__ import annotations

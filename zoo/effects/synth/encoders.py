@@ -44,7 +44,10 @@ def mel_filterbank(
     Band j has corners at mel points m_j, m_{j+1}, m_{j+2}, equally spaced between mel(f_min) and
     mel(f_max); its weight at bin frequency f_k = k F_s / n_fft is
     max(0, min((f_k - f_j) / (f_{j+1} - f_j), (f_{j+2} - f_k) / (f_{j+2} - f_{j+1}))).
-    Same as ``torchaudio.functional.melscale_fbanks(..., norm=None, mel_scale="htk")``.
+    Same as ``torchaudio.functional.melscale_fbanks(..., norm=None, mel_scale="htk")``. Written here
+    because torchaudio does not import beside the torch this project pins, and librosa (``mel``,
+    Slaney scale and area normalisation by default) would add a dependency for ten lines of
+    arithmetic; tested against the formula above.
 
     Args:
         n_fft: FFT length (>= 2).
