@@ -149,7 +149,7 @@ def effect_from_run(path: str | os.PathLike, *, strict: bool = True, **overrides
         FileNotFoundError: no checkpoint, or no config.yaml next to it.
         ValueError: an unreadable checkpoint or config, or weights that don't match.
     """
-    from . import checkpoint
+    from .checkpoint import build_effect, load_weights
 
     files = find_run_files(path)
     if files.config is None:
@@ -160,10 +160,10 @@ def effect_from_run(path: str | os.PathLike, *, strict: bool = True, **overrides
     run_config = read_run_config(files.config)
     config = effect_config(run_config, files.config)
     files.extra["run_config"] = run_config
-    effect = checkpoint.build_effect(config, files.config, **overrides)
+    effect = build_effect(config, files.config, **overrides)
     checkpoint = _load_checkpoint(files.checkpoint)
     files.extra["global_step"] = int(checkpoint.get("global_step", -1)) if isinstance(checkpoint, dict) else -1
-    checkpoint.load_weights(effect, effect_weights(checkpoint, files.checkpoint), files.checkpoint, strict=strict)
+    load_weights(effect, effect_weights(checkpoint, files.checkpoint), files.checkpoint, strict=strict)
     return effect.float().eval(), files
 
 
