@@ -132,10 +132,17 @@ def _coefficients(rows: int, n_time: int, order: int, dtype: torch.dtype, seed: 
 
 
 # ---------------------------------------------------------------------------------- timing
-def _median_times(calls: dict[str, Callable[[], object]], max_repeats: int, budget_s: float) -> dict[str, float]:
+def _median_times(calls: dict[str, Callable[[], object]], max_repeats: int, budget_s: float, *,
+                  warm_up: bool = True) -> dict[str, float]:
     """Median time of each call, the calls interleaved round by round (so that a change in the
     machine's load hits every library alike and the ratios stay fair). Rounds stop after
-    max_repeats, or once the slowest call has used budget_s (at least one round)."""
+    max_repeats, or once the slowest call has used budget_s (at least one round). With ``warm_up``
+    each call runs once untimed first: a size can select a kernel the small warm-up problems did
+    not (e.g. the streaming-store backward from 16 MB of coefficient gradient up), and its first
+    call would otherwise time its compilation (the M = 16 cell of ``--quick`` read 0.0 Ms/s)."""
+    if warm_up:
+        for call in calls.values():
+            call()
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(max_repeats):
         for name, call in calls.items():
@@ -306,6 +313,7 @@ def run(args: argparse.Namespace) -> str:
                         },
                         1,
                         0.0,
+                        warm_up=False,
                     )
             for n_time in lengths:
                 # one problem for the largest B that fits, sliced for the smaller ones
