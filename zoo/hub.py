@@ -137,27 +137,21 @@ def from_pretrained(
         ValueError: corrupt config or weights, or (``strict``) mismatching weights, naming file and key.
         TypeError: the checkpoint holds another effect than ``effect_type``.
     """
-    effect = _load(repo_id_or_path, revision, cache_dir, local_files_only, token, strict, map_location, overrides)
-    if effect_type is not None and not isinstance(effect, effect_type):
-        raise TypeError(f"{str(repo_id_or_path)!r} holds a {type(effect).__name__}, not a {effect_type.__name__}")
-    return effect
-
-
-def _load(repo_id_or_path, revision, cache_dir, local_files_only, token, strict, map_location, overrides) -> torch.nn.Module:
     from . import run_export
 
     source = resolve_checkpoint(str(repo_id_or_path))
     if run_export.is_lightning_run(source):
         effect, _ = run_export.effect_from_run(source, strict=strict, **overrides)
-        return effect.to(map_location)
-    hub_kwargs: dict[str, Any] = {}
-    if not Path(source).is_dir():
-        hub_kwargs = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
-    config = read_config(source, **hub_kwargs)
-    config_file = _resolve(source, CONFIG_NAME, **hub_kwargs)
-    effect = build_effect(config, config_file, **overrides)
-    weights_file = _resolve(source, WEIGHTS_NAME, **hub_kwargs)
-    load_weights(effect, load_state(weights_file), weights_file, strict=strict)
+    else:
+        hub_kwargs: dict[str, Any] = {}
+        if not Path(source).is_dir():
+            hub_kwargs = dict(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+        config = read_config(source, **hub_kwargs)
+        effect = build_effect(config, _resolve(source, CONFIG_NAME, **hub_kwargs), **overrides)
+        weights_file = _resolve(source, WEIGHTS_NAME, **hub_kwargs)
+        load_weights(effect, load_state(weights_file), weights_file, strict=strict)
+    if effect_type is not None and not isinstance(effect, effect_type):
+        raise TypeError(f"{str(repo_id_or_path)!r} holds a {type(effect).__name__}, not a {effect_type.__name__}")
     return effect.to(map_location)
 
 

@@ -18,14 +18,9 @@ from torch import Tensor
 from .allpass_composed import allpass_chain_composed
 from .allpass_polynomials import check_stages
 from .autograd_allpass import AllpassLoopFunction, ChainLoopFunction, _CompiledAllpassLoopFunction
-from .dispatch import functorch_active, is_compiling, uses_torch_backend
+from .dispatch import is_compiling, uses_composed_primitive as _composed
 
 __all__ = ["allpass_feedback_loop", "allpass_chain", "STAGE_FORMS"]
-
-
-def _composed(x: Tensor) -> bool:
-    """Whether the composed path serves a call on ``x`` (else the CPU kernels)."""
-    return x.device.type != "cpu" or uses_torch_backend(None, x.device) or functorch_active()
 
 
 def _maybe_zf(out: tuple[Tensor, Tensor], return_zf: bool) -> Tensor | tuple[Tensor, Tensor]:

@@ -56,6 +56,7 @@ __all__ = [
     "functorch_active",
     "pick_kernel",
     "can_stream_lean",
+    "uses_composed_primitive",
     "storage_use_count",
     "warn_host_once",
 ]
@@ -197,6 +198,14 @@ def can_fuse(*tensors: Tensor) -> bool:
     if is_compiling():
         return True
     return not _forward_ad_active() and not functorch_active()
+
+
+def uses_composed_primitive(x: Tensor) -> bool:
+    """Whether a `zoo.filters` primitive with a CPU-only kernel (`allpass_feedback_loop`,
+    `allpass_chain`, `attack_release_smoother`) runs its composed tensor-op path for ``x``: on any
+    device but the CPU, under ``use_backend("torch")`` (and TorchScript/export tracing), and under
+    functorch transforms (the kernels have no vmap rule)."""
+    return x.device.type != "cpu" or uses_torch_backend(None, x.device) or functorch_active()
 
 
 def can_stream_lean(block: Tensor) -> bool:

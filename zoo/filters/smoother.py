@@ -26,7 +26,7 @@ from torch import Tensor
 from ._checks import compute_dtype
 from .recursions import allpole
 from .autograd_smoother import AttackReleaseFunction
-from .dispatch import functorch_active, uses_torch_backend
+from .dispatch import uses_composed_primitive as _composed
 
 __all__ = ["attack_release_smoother", "attack_release_composed", "AttackReleaseFunction"]
 
@@ -34,10 +34,6 @@ __all__ = ["attack_release_smoother", "attack_release_composed", "AttackReleaseF
 SLOW_ROUNDS = 64
 
 _warned_slow = False
-
-
-def _composed(g: Tensor) -> bool:
-    return g.device.type != "cpu" or uses_torch_backend(None, g.device) or functorch_active()
 
 
 def _one_pole(g: Tensor, zi: Tensor, mask: Tensor, at: Tensor, rt: Tensor) -> Tensor:

@@ -2,20 +2,5 @@
 coefficient maps. Defined beside the effect it drives, `zoo.effects.phasers.controller`; this is
 the controllers' import path (`zoo.models` imports effects, never the reverse)."""
 
-from ..effects.phasers.controller import (
-    DampedOscillator,
-    LFOController,
-    TanhMLP,
-    allpass_coefficient,
-    break_frequency_hz,
-    half_angle_from_break_hz,
-)
-
-__all__ = [
-    "DampedOscillator",
-    "TanhMLP",
-    "allpass_coefficient",
-    "break_frequency_hz",
-    "half_angle_from_break_hz",
-    "LFOController",
-]
+from ..effects.phasers.controller import *  # noqa: F401,F403
+from ..effects.phasers.controller import __all__  # noqa: F401
